@@ -1,0 +1,171 @@
+"""The driver interfaces and the thread and reconnect logic every device shares.
+
+A reader runs in its own thread and hands each card presentation to a sink; a device
+that fails is closed, reported as lost through the sink, and reopened with backoff, so a
+USB reader pulled and plugged back in needs nobody. A relay pulse never blocks the
+caller: the "off" is a timer, and a second pulse while open extends the opening.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+log = logging.getLogger(__name__)
+
+RECONNECT_MIN_S = 0.2
+RECONNECT_MAX_S = 5.0
+
+
+class DeviceLost(Exception):
+    """The device is gone or not answering; the driver will close and reopen it."""
+
+
+@dataclass(frozen=True)
+class CardRead:
+    reader: str  # the reader's name in the agent, e.g. "north-in/0"
+    uid: str  # canonical (protocols.uid)
+    monotonic: float  # time.monotonic() when read, for debounce and latency
+
+
+class ReaderSink(Protocol):
+    def card_read(self, read: CardRead) -> None: ...
+
+    def device_state(self, device: str, ok: bool, problem: str | None) -> None: ...
+
+
+class CardReader(ABC):
+    """Subclasses open the device, poll it for UIDs and close it; this class does the rest."""
+
+    #: the same UID again within this many seconds is the same presentation (readers repeat
+    #: while a card is held); 0 turns it off for readers that report presentations themselves.
+    repeat_window_s: float = 1.5
+
+    def __init__(self, name: str, sink: ReaderSink) -> None:
+        self.name = name
+        self.sink = sink
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last: tuple[str, float] | None = None
+        self.ok = False
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Open the device; raise DeviceLost (or OSError) if it is not there."""
+
+    @abstractmethod
+    def _poll(self) -> list[str]:
+        """Wait up to about 0.2 s for card reads; return canonical UIDs; raise DeviceLost."""
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _set_ok(self, ok: bool, problem: str | None = None) -> None:
+        if ok != self.ok or not ok:
+            if ok != self.ok:
+                log.log(logging.INFO if ok else logging.WARNING, "reader %s %s%s", self.name,
+                        "ready" if ok else "lost", f": {problem}" if problem else "")
+            self.ok = ok
+            self.sink.device_state(self.name, ok, problem)
+
+    def _run(self) -> None:
+        delay = RECONNECT_MIN_S
+        reported_problem: str | None = None
+        while not self._stop.is_set():
+            try:
+                self._open()
+            except Exception as exc:  # noqa: BLE001 - any failure to open is "device missing"
+                problem = f"cannot open: {exc}"
+                if problem != reported_problem or self.ok:
+                    self._set_ok(False, problem)
+                    reported_problem = problem
+                self._stop.wait(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            delay, reported_problem = RECONNECT_MIN_S, None
+            self._set_ok(True)
+            try:
+                while not self._stop.is_set():
+                    for uid in self._poll():
+                        self._deliver(uid)
+            except Exception as exc:  # noqa: BLE001 - the device failed mid-read
+                self._set_ok(False, f"lost: {exc}")
+                reported_problem = f"lost: {exc}"
+            finally:
+                try:
+                    self._close()
+                except Exception:  # noqa: BLE001
+                    log.debug("close of %s failed", self.name, exc_info=True)
+
+    def _deliver(self, uid: str) -> None:
+        now = time.monotonic()
+        if self._last and self._last[0] == uid and now - self._last[1] < self.repeat_window_s:
+            self._last = (uid, now)  # still held on the reader
+            return
+        self._last = (uid, now)
+        self.sink.card_read(CardRead(self.name, uid, now))
+
+
+class Relay(ABC):
+    """One door's lock output. ``pulse`` opens for ``ms`` and returns at once."""
+
+    def __init__(self, name: str, on_state: Callable[[str, bool, str | None], None] | None = None) -> None:
+        self.name = name
+        self._on_state = on_state
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.ok = True
+
+    @abstractmethod
+    def _set(self, on: bool) -> None:
+        """Drive the output; raise DeviceLost/OSError if the device is gone."""
+
+    def close(self) -> None:
+        with self._lock:
+            if self._timer:
+                self._timer.cancel()
+
+    def pulse(self, ms: int) -> bool:
+        """Open for ``ms``; False if the device could not be driven (the door is degraded)."""
+        with self._lock:
+            if self._timer:
+                self._timer.cancel()
+            ok = self._drive(True)
+            self._timer = threading.Timer(ms / 1000.0, self._off)
+            self._timer.daemon = True
+            self._timer.start()
+            return ok
+
+    def _off(self) -> None:
+        with self._lock:
+            self._timer = None
+            self._drive(False)
+
+    def _drive(self, on: bool) -> bool:
+        try:
+            self._set(on)
+        except Exception as exc:  # noqa: BLE001 - report, keep the agent running
+            log.warning("relay %s failed: %s", self.name, exc)
+            self._report(False, str(exc))
+            return False
+        self._report(True, None)
+        return True
+
+    def _report(self, ok: bool, problem: str | None) -> None:
+        changed = ok != self.ok
+        self.ok = ok
+        if changed and self._on_state:
+            self._on_state(self.name, ok, problem)

@@ -1,0 +1,99 @@
+"""Config tables for each device kind, as in the agent's TOML (``[doors.relay]``, ``[[doors.readers]]``).
+
+One pydantic model per kind, discriminated by ``kind``, unknown keys refused, so a typo in
+an installer's config is an error that names the key, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocols.messages import Direction
+
+
+class _Device(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Reader(_Device):
+    direction: Direction = Direction.IN
+
+
+class Em4100SerialReader(_Reader):
+    kind: Literal["em4100-serial"]
+    port: str
+    baudrate: int = 9600
+
+
+class WiegandSerialReader(_Reader):
+    kind: Literal["wiegand-serial"]
+    port: str
+    baudrate: int = 9600
+    formats: tuple[Literal[26, 34], ...] = (26, 34)
+
+
+class PcscReader(_Reader):
+    kind: Literal["pcsc"]
+    reader: str = Field(description="a substring of the PC/SC reader name")
+
+
+class OsdpReader(_Reader):
+    kind: Literal["osdp"]
+    port: str
+    baudrate: int = 9600
+    address: int = Field(default=1, ge=0, le=126)
+    scbk: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$", description="omitted: install mode")
+
+
+class SimReader(_Reader):
+    kind: Literal["sim"]
+
+
+ReaderConfig = Annotated[
+    Union[Em4100SerialReader, WiegandSerialReader, PcscReader, OsdpReader, SimReader], Field(discriminator="kind")
+]
+
+
+class _Relay(_Device):
+    pulse_ms: int = Field(default=3000, ge=50, le=60_000)
+    #: fail-secure locks open when energised (the default); fail-safe maglocks open when the
+    #: output is released, so the relay's sense is inverted for them.
+    fail_safe: bool = False
+
+
+class LcusSerialRelay(_Relay):
+    kind: Literal["lcus-serial"]
+    port: str
+    baudrate: int = 9600
+    channel: int = Field(default=1, ge=1, le=8)
+
+
+class ModbusRtuRelay(_Relay):
+    kind: Literal["modbus-rtu"]
+    port: str
+    baudrate: int = 9600
+    unit: int = Field(default=1, ge=1, le=247)
+    channel: int = Field(default=1, ge=1, le=64, description="1-based coil number")
+
+
+class GpioRelay(_Relay):
+    kind: Literal["gpio"]
+    pin: int = Field(ge=0, le=53, description="BCM pin number")
+    active_high: bool = True
+
+
+class SimRelay(_Relay):
+    kind: Literal["sim"]
+
+
+RelayConfig = Annotated[Union[LcusSerialRelay, ModbusRtuRelay, GpioRelay, SimRelay], Field(discriminator="kind")]
+
+
+class GpioInput(_Device):
+    """A door contact or exit button on a GPIO pin (BCM numbering)."""
+
+    pin: int = Field(ge=0, le=53)
+    pull_up: bool = True
+    active_low: bool = True

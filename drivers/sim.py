@@ -1,0 +1,48 @@
+"""Simulated reader and relay, for the demo and for unit tests of pure logic only."""
+
+from __future__ import annotations
+
+import logging
+import queue
+
+from drivers.base import CardReader, Relay, ReaderSink
+from protocols.uid import normalise_uid
+
+log = logging.getLogger(__name__)
+
+
+class SimReader(CardReader):
+    """A reader whose cards come from ``tap()`` (the demo's simulated residents)."""
+
+    repeat_window_s = 0.0
+
+    def __init__(self, name: str, sink: ReaderSink) -> None:
+        super().__init__(name, sink)
+        self._taps: queue.Queue[str] = queue.Queue()
+
+    def tap(self, uid: str) -> None:
+        self._taps.put(normalise_uid(uid))
+
+    def _open(self) -> None:
+        pass
+
+    def _poll(self) -> list[str]:
+        try:
+            return [self._taps.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+
+    def _close(self) -> None:
+        pass
+
+
+class SimRelay(Relay):
+    """Records every drive so a test of pure logic can look; logs for the demo."""
+
+    def __init__(self, name: str, on_state=None) -> None:
+        super().__init__(name, on_state)
+        self.history: list[bool] = []
+
+    def _set(self, on: bool) -> None:
+        self.history.append(on)
+        log.info("relay %s %s", self.name, "OPEN" if on else "closed")

@@ -1,0 +1,71 @@
+"""Card types, card states and the reasons a gate gives, named once for both services.
+
+The hub owns the card lifecycle (which move is allowed from which state); this module only
+names the states so that a gate and the hub spell them the same way.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class CardType(StrEnum):
+    OWNER = "owner"
+    RESIDENT = "resident"  # the owner's immediate family
+    TENANT = "tenant"
+    DOMESTIC_HELPER = "domestic_helper"
+    TEMPORARY = "temporary"
+    RENOVATION_WORKER = "renovation_worker"
+    STAFF = "staff"
+
+
+class CardStatus(StrEnum):
+    IN_STOCK = "in_stock"  # blank, in the clerk's drawer
+    PERSONALISED = "personalised"  # printed and written, not yet handed over
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    LOST = "lost"  # blocked for good; a replacement gets a new card
+    REVOKED = "revoked"
+    RETURNED = "returned"
+    SCRAPPED = "scrapped"
+    EXPIRED = "expired"
+
+
+class Decision(StrEnum):
+    GRANTED = "granted"
+    DENIED = "denied"
+
+
+class Reason(StrEnum):
+    """Why a gate decided as it did. Every denial has exactly one."""
+
+    VALID_CARD = "valid_card"
+    REMOTE_OPEN = "remote_open"
+    EXIT_BUTTON = "exit_button"
+    UNKNOWN_CARD = "unknown_card"
+    CARD_SUSPENDED = "card_suspended"
+    CARD_LOST = "card_lost"
+    CARD_REVOKED = "card_revoked"
+    CARD_RETURNED = "card_returned"
+    CARD_SCRAPPED = "card_scrapped"
+    CARD_EXPIRED = "card_expired"
+    CARD_NOT_ISSUED = "card_not_issued"
+    NOT_YET_VALID = "not_yet_valid"
+    VALIDITY_ENDED = "validity_ended"
+    DOOR_NOT_ALLOWED = "door_not_allowed"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    HOLIDAY = "holiday"
+    ANTI_PASSBACK = "anti_passback"
+    COMMAND_REJECTED = "command_rejected"
+
+
+STATUS_DENIAL: dict[CardStatus, Reason] = {
+    CardStatus.IN_STOCK: Reason.CARD_NOT_ISSUED,
+    CardStatus.PERSONALISED: Reason.CARD_NOT_ISSUED,
+    CardStatus.SUSPENDED: Reason.CARD_SUSPENDED,
+    CardStatus.LOST: Reason.CARD_LOST,
+    CardStatus.REVOKED: Reason.CARD_REVOKED,
+    CardStatus.RETURNED: Reason.CARD_RETURNED,
+    CardStatus.SCRAPPED: Reason.CARD_SCRAPPED,
+    CardStatus.EXPIRED: Reason.CARD_EXPIRED,
+}

@@ -1,0 +1,47 @@
+"""TOML config files read into pydantic models, with errors an installer can act on.
+
+Both services load config this way, so "unknown key 'doors.0.relay.chanel'" reads the same
+from either.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """The config file is missing, not TOML, or does not fit the model; the text names the key."""
+
+
+def describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}'")
+        elif err["type"] == "missing":
+            lines.append(f"missing key '{key}'")
+        else:
+            lines.append(f"bad value for '{key}': {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_toml(path: str | Path, model: type[M]) -> M:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{p}: {describe(exc)}") from None

@@ -1,0 +1,60 @@
+"""Shared fixtures: real parts, started once where they are expensive."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.rigs.broker import Mosquitto  # noqa: E402
+from tests.rigs.serialpty import PtyDevice  # noqa: E402
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip where a real part cannot run here; in CI its absence is a failure, not a skip."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI must provide this: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory) -> Mosquitto:
+    """One mosquitto for the session; tests that stop a broker use ``own_broker``."""
+    need(shutil.which("mosquitto") is not None or os.path.exists("/usr/sbin/mosquitto"), "mosquitto not installed")
+    b = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path) -> Mosquitto:
+    """A broker this test may stop and start again on the same port."""
+    need(shutil.which("mosquitto") is not None or os.path.exists("/usr/sbin/mosquitto"), "mosquitto not installed")
+    b = Mosquitto(tmp_path).start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def pty_device():
+    """Make as many pty serial devices as a test needs; all closed afterwards."""
+    made: list[PtyDevice] = []
+
+    def make() -> PtyDevice:
+        d = PtyDevice()
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()

@@ -1,0 +1,1 @@
+"""Real parts for tests: a private mosquitto, pty serial pairs, bounded waits."""
