@@ -64,6 +64,9 @@ class CardReader(ABC):
     @abstractmethod
     def _close(self) -> None: ...
 
+    def indicate(self, granted: bool) -> None:
+        """Show the decision on the reader (LED, buzzer) where the reader can; most cannot."""
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"reader:{self.name}", daemon=True)
         self._thread.start()
