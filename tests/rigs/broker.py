@@ -30,7 +30,9 @@ class Mosquitto:
     def start(self, timeout: float = 5.0) -> "Mosquitto":
         conf = self.workdir / f"mosquitto-{self.port}.conf"
         body = self.extra_conf or "allow_anonymous true\n"
-        conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{body}")
+        # as root, mosquitto drops to user "mosquitto", which cannot read pytest's private tmp
+        who = "user root\n" if os.geteuid() == 0 else ""
+        conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{who}{body}")
         self.log = open(self.workdir / f"mosquitto-{self.port}.log", "ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
