@@ -98,11 +98,13 @@ class CardReader(ABC):
                 self._stop.wait(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
-            delay, reported_problem = RECONNECT_MIN_S, None
+            reported_problem = None
             self._set_ok(True)
             try:
                 while not self._stop.is_set():
-                    for uid in self._poll():
+                    uids = self._poll()
+                    delay = RECONNECT_MIN_S  # a device that polls well has recovered
+                    for uid in uids:
                         self._deliver(uid)
             except Exception as exc:  # noqa: BLE001 - the device failed mid-read
                 self._set_ok(False, f"lost: {exc}")
@@ -112,6 +114,9 @@ class CardReader(ABC):
                     self._close()
                 except Exception:  # noqa: BLE001
                     log.debug("close of %s failed", self.name, exc_info=True)
+            # a device that opens and then fails at once must not spin the loop
+            self._stop.wait(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
 
     def _deliver(self, uid: str) -> None:
         now = time.monotonic()
@@ -123,47 +128,84 @@ class CardReader(ABC):
 
 
 class Relay(ABC):
-    """One door's lock output. ``pulse`` opens for ``ms`` and returns at once."""
+    """One door's lock output. ``pulse`` opens for ``ms`` and returns at once.
 
-    def __init__(self, name: str, on_state: Callable[[str, bool, str | None], None] | None = None) -> None:
+    Subclasses only drive an output (``_set``: True energises it). Whether energised means
+    open is decided here and only here: a fail-secure lock (strike, bolt) opens when
+    energised; a fail-safe lock (maglock) holds while energised and opens when released,
+    so for it the sense is inverted. ``start`` drives the locked state, so a fail-safe door
+    is held shut from the moment the agent starts, not from the end of its first pulse.
+    """
+
+    def __init__(self, name: str, on_state: Callable[[str, bool, str | None], None] | None = None,
+                 *, fail_safe: bool = False) -> None:
         self.name = name
         self._on_state = on_state
+        self.fail_safe = fail_safe
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self.ok = True
+        self.is_open = False
+        self._pulses = 0
+        self._closed = False
 
     @abstractmethod
     def _set(self, on: bool) -> None:
-        """Drive the output; raise DeviceLost/OSError if the device is gone."""
+        """Energise (True) or release the output; raise DeviceLost/OSError if the device is gone."""
+
+    def _release(self) -> None:
+        """Let go of the device (close a port); called once by ``close``."""
+
+    def start(self) -> bool:
+        """Drive the locked state; False if the device could not be driven (the door is degraded)."""
+        with self._lock:
+            self._closed = False
+            return self._drive(False)
 
     def close(self) -> None:
+        """Cancel a pending close, leave the door locked, let go of the device."""
         with self._lock:
             if self._timer:
                 self._timer.cancel()
+                self._timer = None
+            self._closed = True
+            self._drive(False)
+        try:
+            self._release()
+        except Exception:  # noqa: BLE001 - closing is best effort
+            log.debug("release of relay %s failed", self.name, exc_info=True)
 
     def pulse(self, ms: int) -> bool:
         """Open for ``ms``; False if the device could not be driven (the door is degraded)."""
         with self._lock:
+            if self._closed:
+                log.warning("relay %s pulsed after close; ignored", self.name)
+                return False
             if self._timer:
                 self._timer.cancel()
             ok = self._drive(True)
-            self._timer = threading.Timer(ms / 1000.0, self._off)
+            self._pulses += 1
+            self._timer = threading.Timer(ms / 1000.0, self._off, args=(self._pulses,))
             self._timer.daemon = True
             self._timer.start()
             return ok
 
-    def _off(self) -> None:
+    def _off(self, pulse: int) -> None:
         with self._lock:
+            # a timer that fired while a later pulse or close held the lock is stale
+            if pulse != self._pulses or self._closed:
+                return
             self._timer = None
             self._drive(False)
 
-    def _drive(self, on: bool) -> bool:
+    def _drive(self, open_: bool) -> bool:
         try:
-            self._set(on)
+            self._set(open_ != self.fail_safe)
         except Exception as exc:  # noqa: BLE001 - report, keep the agent running
             log.warning("relay %s failed: %s", self.name, exc)
             self._report(False, str(exc))
             return False
+        self.is_open = open_
         self._report(True, None)
         return True
 
@@ -172,3 +214,57 @@ class Relay(ABC):
         self.ok = ok
         if changed and self._on_state:
             self._on_state(self.name, ok, problem)
+
+
+class SerialCardReader(CardReader):
+    """A reader on a serial port that sends a byte stream; subclasses turn bytes into UIDs.
+
+    A read error on an open port means the device went away (USB pulled, cable cut): it
+    becomes DeviceLost, and the base class reports it and reopens. pyserial is imported
+    here, not at module level, so agents without serial devices do not need it.
+    """
+
+    #: how long one poll waits for the first byte
+    poll_s = 0.2
+
+    def __init__(self, name: str, sink: ReaderSink, port: str, baudrate: int = 9600) -> None:
+        super().__init__(name, sink)
+        self.port = port
+        self.baudrate = baudrate
+        self._serial = None
+
+    @abstractmethod
+    def _reset_decoder(self) -> None:
+        """Forget any partial frame: the stream starts afresh on each open."""
+
+    @abstractmethod
+    def _decode(self, chunk: bytes) -> list[str]:
+        """UIDs of the good frames completed by ``chunk``; never raises on bad input."""
+
+    def _open(self) -> None:
+        import serial
+
+        self._reset_decoder()
+        # exclusive: a second process on the same port would silently take half the bytes
+        self._serial = serial.Serial(self.port, self.baudrate, bytesize=8, parity="N", stopbits=1,
+                                     timeout=self.poll_s, exclusive=True)
+
+    def _poll(self) -> list[str]:
+        import serial
+
+        if self._serial is None:
+            raise DeviceLost("port not open")
+        try:
+            chunk = self._serial.read(1)
+            if chunk:
+                waiting = self._serial.in_waiting
+                if waiting:
+                    chunk += self._serial.read(waiting)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceLost(str(exc)) from exc
+        return self._decode(chunk) if chunk else []
+
+    def _close(self) -> None:
+        ser, self._serial = self._serial, None
+        if ser is not None:
+            ser.close()

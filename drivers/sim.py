@@ -37,12 +37,12 @@ class SimReader(CardReader):
 
 
 class SimRelay(Relay):
-    """Records every drive so a test of pure logic can look; logs for the demo."""
+    """Records every drive of the output (True: energised) so a test of pure logic can look; logs for the demo."""
 
-    def __init__(self, name: str, on_state=None) -> None:
-        super().__init__(name, on_state)
+    def __init__(self, name: str, on_state=None, *, fail_safe: bool = False) -> None:
+        super().__init__(name, on_state, fail_safe=fail_safe)
         self.history: list[bool] = []
 
     def _set(self, on: bool) -> None:
         self.history.append(on)
-        log.info("relay %s %s", self.name, "OPEN" if on else "closed")
+        log.info("relay %s %s", self.name, "OPEN" if on != self.fail_safe else "closed")
