@@ -1,0 +1,489 @@
+"""The coordinator: reads in, decisions and pulses out, events kept, status told.
+
+Reader threads, the MQTT thread and GPIO callbacks only put work on one queue; one loop
+takes it off, decides, and pulses the relay at once, before any disk write or network,
+so a resident waits for the lock only as long as an ACL lookup takes. The event is
+written to the outbox after the pulse and sent from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from drivers.base import CardRead, CardReader, Relay
+from drivers.registry import build_reader, build_relay
+from gate_agent import __version__
+from gate_agent.acl_store import AclStore, Applied, LocalState
+from gate_agent.config import AgentConfig, DoorConfig, load_config, reader_name
+from gate_agent.decide import decide
+from gate_agent.inputs import GpioInputs
+from gate_agent.mqtt_link import MqttLink
+from gate_agent.outbox import Outbox
+from protocols.acl import EMPTY_CHECKSUM
+from protocols.cards import Decision, Reason
+from protocols.commands import CommandRejected, GateCommand, verify_command
+from protocols.messages import (
+    AclUpdate,
+    BadMessage,
+    Direction,
+    DoorState,
+    DoorStatus,
+    EventKind,
+    GateEvent,
+    GateStatus,
+    SyncRequest,
+    parse,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+decisions_log = logging.getLogger("gate_agent.decisions")
+
+TICK_S = 0.2
+#: a contact opening this long after a grant's pulse ended is "forced"
+OPEN_GRACE_S = 2.0
+#: the least time between two sync requests (a burst of gapped deltas asks once)
+SYNC_MIN_INTERVAL_S = 1.0
+
+
+def new_event_id() -> str:
+    """Time-ordered and unique without coordination: nanoseconds, then 64 random bits."""
+    return f"{time.time_ns():016x}-{secrets.token_hex(8)}"
+
+
+@dataclass
+class _Door:
+    cfg: DoorConfig
+    relay: Relay | None = None
+    readers: list[CardReader] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # device -> problem
+    authorised_until: float = 0.0  # monotonic: the contact may open until then
+    open_since: float | None = None
+    held_reported: bool = False
+    alarm: bool = False  # forced or held was reported: report the close
+
+
+class GateAgent:
+    """One gate. ``start()`` returns once the loop runs; ``stop()`` says offline and closes."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        notify: Callable[[str], None] | None = None,
+        pin_factory: Any = None,
+    ) -> None:
+        self.config = config
+        self.gate_id = config.agent.gate_id
+        self.role = config.agent.role
+        self._clock = clock
+        self._notify = notify
+        data_dir = Path(config.agent.data_dir)
+        self.acl = AclStore(data_dir, self.gate_id)
+        self.state = LocalState(data_dir)
+        self.outbox = Outbox(data_dir)
+        self.counters: Counter[str] = Counter()
+        self._q: queue.Queue[tuple] = queue.Queue()
+        self._stop = threading.Event()
+        self._stopped = False
+        self._loop_thread: threading.Thread | None = None
+        self._loop_alive = 0.0
+        self._sync_lock = threading.Lock()
+        self._want_snapshot = not self.acl.verify()
+        if self._want_snapshot:
+            log.warning("cached ACL does not match its checksum: asking the hub for a whole snapshot")
+        self._last_sync = 0.0
+        self._last_watchdog = 0.0
+        self._sync_pending = False
+        self._status_dirty = False
+        self._last_status = 0.0
+        self._device_ok: dict[str, bool] = {}
+        self._inputs = GpioInputs(pin_factory)
+        self.doors: dict[str, _Door] = {}
+        self._reader_door: dict[str, tuple[_Door, Direction, CardReader]] = {}
+        self._relay_door: dict[str, _Door] = {}
+        self.link = MqttLink(
+            config.agent,
+            config.mqtt,
+            self.outbox,
+            status=self.status,
+            sync=self._sync_request,
+            on_acl=self._on_acl,
+            on_cmd=lambda payload: self._q.put(("cmd", payload)),
+        )
+        for dcfg in config.doors:
+            self.doors[dcfg.id] = _Door(dcfg)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kw) -> "GateAgent":
+        return cls(load_config(path), **kw)
+
+    # -- life ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for door in self.doors.values():
+            d = door.cfg
+            if d.relay is not None:
+                door.relay = build_relay(d.relay, f"{d.id}/relay", self._relay_state)
+                self._relay_door[door.relay.name] = door
+            for i, rcfg in enumerate(d.readers):
+                reader = build_reader(rcfg, reader_name(d.id, i), self)
+                door.readers.append(reader)
+                self._reader_door[reader.name] = (door, rcfg.direction, reader)
+            if d.contact is not None:
+                problem = self._inputs.add(
+                    f"{d.id}/contact", d.contact, lambda on, door_id=d.id: self.contact_changed(door_id, on)
+                )
+                if problem:
+                    door.problems[f"{d.id}/contact"] = problem
+            if d.exit_button is not None:
+                problem = self._inputs.add(
+                    f"{d.id}/exit_button", d.exit_button, lambda on, door_id=d.id: on and self.exit_pressed(door_id)
+                )
+                if problem:
+                    door.problems[f"{d.id}/exit_button"] = problem
+        self._loop_thread = threading.Thread(target=self._loop, name="decide", daemon=True)
+        self._loop_thread.start()
+        for door in self.doors.values():
+            for reader in door.readers:
+                reader.start()
+        self.link.start()
+        self._say("READY=1")
+        log.info("gate %s (%s) started: %d doors, acl rev %s", self.gate_id, self.role, len(self.doors), self.acl.rev)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._say("STOPPING=1")
+        for door in self.doors.values():
+            for reader in door.readers:
+                reader.stop()
+        self._stop.set()
+        self._q.put(("stop",))
+        if self._loop_thread is not None:
+            self._loop_thread.join(5)
+        self.link.stop()
+        for door in self.doors.values():
+            if door.relay is not None:
+                door.relay.close()
+        self._inputs.close()
+        self.outbox.close()
+        self.acl.close()
+        self.state.close()
+
+    def wait_online(self, timeout: float = 5.0) -> bool:
+        """True once connected and subscribed (ACL and commands sent now will arrive)."""
+        return self.link.ready.wait(timeout)
+
+    def healthy(self) -> bool:
+        """The decision loop has turned lately and is keeping up with its queue.
+
+        systemd's watchdog hears from the loop only while this holds, so a loop stuck on a
+        device or a lock gets the agent restarted instead of a gate that silently ignores taps.
+        """
+        return time.monotonic() - self._loop_alive < 10 * TICK_S + 1.0 and self._q.qsize() < 1000
+
+    # -- test and hardware seams -------------------------------------------------------------
+
+    def reader(self, name: str) -> CardReader:
+        return self._reader_door[name][2]
+
+    def relay(self, door_id: str) -> Relay | None:
+        return self.doors[door_id].relay
+
+    def contact_changed(self, door_id: str, is_open: bool) -> None:
+        self._q.put(("contact", door_id, is_open, time.monotonic()))
+
+    def exit_pressed(self, door_id: str) -> None:
+        self._q.put(("exit", door_id, time.monotonic()))
+
+    # -- ReaderSink (reader threads) -------------------------------------------------------
+
+    def card_read(self, read: CardRead) -> None:
+        self._q.put(("read", read))
+
+    def device_state(self, device: str, ok: bool, problem: str | None) -> None:
+        self._q.put(("device", device, ok, problem))
+
+    def _relay_state(self, device: str, ok: bool, problem: str | None) -> None:
+        self._q.put(("device", device, ok, problem))
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        next_beat = time.monotonic() + self.config.agent.heartbeat_s
+        while True:
+            self._loop_alive = time.monotonic()
+            try:
+                item = self._q.get(timeout=TICK_S)
+            except queue.Empty:
+                item = None
+            if item is not None and item[0] == "stop":
+                return
+            try:
+                if item is not None:
+                    self._handle(item)
+                now_m = time.monotonic()
+                self._check_held(now_m)
+                if now_m >= next_beat:
+                    next_beat = now_m + self.config.agent.heartbeat_s
+                    self._publish_status()
+                elif self._status_dirty and now_m - self._last_status >= 1.0:
+                    self._publish_status()
+                self._maybe_sync(now_m)
+                if self.healthy() and now_m - self._last_watchdog >= 1.0:
+                    self._last_watchdog = now_m
+                    self._say("WATCHDOG=1")
+            except Exception:  # noqa: BLE001 - the loop must survive one bad item
+                log.exception("decision loop item %r failed", item[0] if item else "tick")
+
+    def _handle(self, item: tuple) -> None:
+        kind = item[0]
+        if kind == "read":
+            self._on_read(item[1])
+        elif kind == "cmd":
+            self._on_cmd(item[1])
+        elif kind == "contact":
+            self._on_contact(item[1], item[2], item[3])
+        elif kind == "exit":
+            self._on_exit(item[1], item[2])
+        elif kind == "device":
+            self._on_device(item[1], item[2], item[3])
+
+    def _on_read(self, read: CardRead) -> None:
+        found = self._reader_door.get(read.reader)
+        if found is None:
+            log.warning("read from unknown reader %s ignored", read.reader)
+            return
+        door, direction, reader = found
+        now = self._clock()
+        if self.role == "enroll":
+            reader.indicate(True)
+            self._emit(GateEvent(
+                event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, reader=read.reader,
+                direction=direction, kind=EventKind.PRESENTED, uid=read.uid, at=now, acl_rev=self.acl.rev,
+            ))
+            decisions_log.info("presented gate=%s door=%s uid=%s", self.gate_id, door.cfg.id, read.uid)
+            return
+        entry = self.acl.get(read.uid)
+        mode = door.cfg.anti_passback
+        last = self.state.last_direction(read.uid) if mode != "off" and entry is not None else None
+        decision, reason = decide(entry, door.cfg.id, direction, now, last, mode)
+        granted = decision == Decision.GRANTED
+        relay_ok = True
+        if granted:
+            relay_ok = self._open(door)
+        latency_ms = (time.monotonic() - read.monotonic) * 1000
+        reader.indicate(granted)
+        if granted and mode != "off":
+            self.state.record_pass(read.uid, direction, now)
+        detail = {} if relay_ok else {"relay": "failed"}
+        self._emit(GateEvent(
+            event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, reader=read.reader,
+            direction=direction, kind=EventKind.PASS, uid=read.uid, decision=decision, reason=reason,
+            at=now, acl_rev=self.acl.rev, detail=detail,
+        ))
+        decisions_log.info(
+            "decision gate=%s door=%s reader=%s uid=%s decision=%s reason=%s latency_ms=%.1f",
+            self.gate_id, door.cfg.id, read.reader, read.uid, decision.value, reason.value, latency_ms,
+        )
+
+    def _open(self, door: _Door) -> bool:
+        if door.relay is None or door.cfg.relay is None:
+            return False
+        pulse_ms = door.cfg.relay.pulse_ms
+        door.authorised_until = time.monotonic() + pulse_ms / 1000 + OPEN_GRACE_S
+        return door.relay.pulse(pulse_ms)
+
+    def _on_cmd(self, payload: bytes) -> None:
+        now = self._clock()
+        try:
+            cmd = parse(GateCommand, payload)
+        except BadMessage as exc:
+            self.counters["bad_cmd"] += 1
+            log.warning("malformed command ignored: %s", exc)
+            return
+        door = self.doors.get(cmd.door_id)
+        try:
+            key = self.config.agent.gate_key
+            if key is None:
+                raise CommandRejected("this gate has no gate_key: remote open is off")
+            verify_command(cmd, key.get_secret_value(), self.gate_id, now)
+            if door is None or door.relay is None:
+                raise CommandRejected(f"no door {cmd.door_id!r} with a relay at this gate")
+            if not self.state.claim_nonce(cmd.nonce, cmd.expires_at, now):
+                raise CommandRejected("replayed command (nonce already used)")
+        except CommandRejected as exc:
+            self.counters["cmd_rejected"] += 1
+            log.warning("remote open refused gate=%s door=%s by=%s: %s", self.gate_id, cmd.door_id, cmd.by, exc)
+            self._emit(GateEvent(
+                event_id=new_event_id(), gate_id=self.gate_id, door_id=cmd.door_id if door else None,
+                kind=EventKind.REMOTE_OPEN, decision=Decision.DENIED, reason=Reason.COMMAND_REJECTED,
+                at=now, acl_rev=self.acl.rev, detail={"why": str(exc), "by": cmd.by},
+            ))
+            return
+        relay_ok = self._open(door)
+        self._emit(GateEvent(
+            event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, kind=EventKind.REMOTE_OPEN,
+            decision=Decision.GRANTED, reason=Reason.REMOTE_OPEN, at=now, acl_rev=self.acl.rev,
+            detail={"by": cmd.by} | ({} if relay_ok else {"relay": "failed"}),
+        ))
+        decisions_log.info("remote_open gate=%s door=%s by=%s", self.gate_id, door.cfg.id, cmd.by)
+
+    def _on_exit(self, door_id: str, mono: float) -> None:
+        door = self.doors.get(door_id)
+        if door is None or door.relay is None:
+            return
+        relay_ok = self._open(door)
+        self._emit(GateEvent(
+            event_id=new_event_id(), gate_id=self.gate_id, door_id=door_id, kind=EventKind.EXIT_BUTTON,
+            decision=Decision.GRANTED, reason=Reason.EXIT_BUTTON, at=self._clock(), acl_rev=self.acl.rev,
+            detail={} if relay_ok else {"relay": "failed"},
+        ))
+
+    def _on_contact(self, door_id: str, is_open: bool, mono: float) -> None:
+        door = self.doors.get(door_id)
+        if door is None:
+            return
+        if is_open:
+            if door.open_since is not None:
+                return
+            door.open_since = mono
+            door.held_reported = False
+            if mono > door.authorised_until:
+                door.alarm = True
+                self.counters["forced"] += 1
+                self._emit(self._door_event(door, EventKind.DOOR_FORCED))
+                log.warning("door forced gate=%s door=%s", self.gate_id, door_id)
+        else:
+            if door.open_since is None:
+                return
+            door.open_since = None
+            if door.alarm:
+                door.alarm = False
+                self._emit(self._door_event(door, EventKind.DOOR_CLOSED))
+
+    def _check_held(self, now_m: float) -> None:
+        for door in self.doors.values():
+            if door.open_since is not None and not door.held_reported:
+                if now_m - door.open_since > door.cfg.held_open_s:
+                    door.held_reported = True
+                    door.alarm = True
+                    self.counters["held"] += 1
+                    self._emit(self._door_event(door, EventKind.DOOR_HELD))
+                    log.warning("door held open gate=%s door=%s", self.gate_id, door.cfg.id)
+
+    def _door_event(self, door: _Door, kind: EventKind) -> GateEvent:
+        return GateEvent(event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, kind=kind,
+                         at=self._clock(), acl_rev=self.acl.rev)
+
+    def _on_device(self, device: str, ok: bool, problem: str | None) -> None:
+        door_id = device.split("/", 1)[0]
+        door = self.doors.get(door_id)
+        if door is None:
+            return
+        if ok:
+            door.problems.pop(device, None)
+        else:
+            door.problems[device] = problem or "lost"
+        before = self._device_ok.get(device)
+        self._device_ok[device] = ok
+        if before is not None and before != ok:
+            self._emit(GateEvent(
+                event_id=new_event_id(), gate_id=self.gate_id, door_id=door_id, kind=EventKind.DEVICE,
+                at=self._clock(), acl_rev=self.acl.rev,
+                detail={"device": device, "state": "ok" if ok else "lost"} | ({"problem": problem} if problem else {}),
+            ))
+            self._status_dirty = True
+        elif before is None and not ok:
+            self._status_dirty = True
+
+    def _emit(self, event: GateEvent) -> None:
+        self.outbox.put(event)
+        self.link.kick()
+
+    # -- ACL (MQTT thread) -----------------------------------------------------------------
+
+    def _on_acl(self, payload: bytes) -> None:
+        try:
+            update = parse(AclUpdate, payload)
+        except BadMessage as exc:
+            self.counters["bad_acl"] += 1
+            log.warning("malformed ACL update ignored: %s", exc)
+            return
+        result = self.acl.apply(update)
+        self.counters[f"acl_{result.value}"] += 1
+        if result == Applied.APPLIED:
+            if update.kind == "snapshot":
+                self._want_snapshot = False
+            self._status_dirty = True
+            log.info("acl rev %s (%s)", self.acl.rev, update.kind)
+        elif result == Applied.GAP:
+            self._request_sync(snapshot=False)
+        elif result == Applied.MISMATCH:
+            self._request_sync(snapshot=True)
+
+    def _request_sync(self, snapshot: bool) -> None:
+        with self._sync_lock:
+            if snapshot:
+                self._want_snapshot = True
+            self._sync_pending = True
+        self._maybe_sync(time.monotonic())
+
+    def _maybe_sync(self, now_m: float) -> None:
+        with self._sync_lock:
+            if not self._sync_pending or now_m - self._last_sync < SYNC_MIN_INTERVAL_S:
+                return
+            if not self.link.connected.is_set():
+                return  # the connect itself sends one
+            self._sync_pending = False
+            self._last_sync = now_m
+        self.link.send_sync(self._sync_request())
+
+    def _sync_request(self) -> SyncRequest:
+        """What this gate holds; rev 0 asks for a whole snapshot."""
+        self._last_sync = time.monotonic()
+        if self._want_snapshot:
+            return SyncRequest(gate_id=self.gate_id, rev=0, checksum=EMPTY_CHECKSUM, at=self._clock())
+        st = self.acl.state
+        return SyncRequest(gate_id=self.gate_id, rev=st.rev, checksum=st.checksum, at=self._clock())
+
+    # -- status ----------------------------------------------------------------------------
+
+    def status(self, online: bool = True) -> GateStatus:
+        st = self.acl.state
+        doors = {
+            d.cfg.id: DoorStatus(
+                state=DoorState.DEGRADED if d.problems else DoorState.OK,
+                problems=tuple(f"{k}: {v}" for k, v in sorted(d.problems.items())),
+            )
+            for d in self.doors.values()
+        }
+        return GateStatus(
+            gate_id=self.gate_id, online=online, at=self._clock(), role=self.role, acl_rev=st.rev,
+            checksum=st.checksum, outbox_depth=self.outbox.depth, outbox_error=self.outbox.error,
+            agent_version=__version__, doors=doors,
+        )
+
+    def _publish_status(self) -> None:
+        self._status_dirty = False
+        self._last_status = time.monotonic()
+        self.link.publish_status(self.status())
+
+    def _say(self, state: str) -> None:
+        if self._notify is not None:
+            try:
+                self._notify(state)
+            except Exception:  # noqa: BLE001 - systemd talk must never stop the gate
+                log.debug("sd_notify %s failed", state, exc_info=True)

@@ -1,0 +1,101 @@
+"""`gate-agent`: run one gate, check its config, or list the devices attached."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Callable, Sequence
+
+from protocols.configfile import ConfigError
+
+
+def _notifier() -> Callable[[str], None] | None:
+    """systemd's notify socket (Type=notify, WatchdogSec=) when systemd gave us one."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return None
+    try:
+        import sdnotify
+    except ImportError:
+        logging.getLogger(__name__).warning("NOTIFY_SOCKET is set but sdnotify is not installed")
+        return None
+    n = sdnotify.SystemdNotifier()
+    return n.notify
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gate_agent.agent import GateAgent
+    from gate_agent.config import load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"gate-agent: {exc}", file=sys.stderr)
+        return 2
+    agent = GateAgent(cfg, notify=_notifier())
+    done = threading.Event()
+
+    def _on_signal(signum, frame) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    agent.start()
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        agent.stop()
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from gate_agent.config import load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"gate-agent: {exc}", file=sys.stderr)
+        return 2
+    readers = sum(len(d.readers) for d in cfg.doors)
+    print(f"ok: gate {cfg.agent.gate_id} ({cfg.agent.role}) at site {cfg.agent.site}: "
+          f"{len(cfg.doors)} doors, {readers} readers; remote open {'on' if cfg.agent.gate_key else 'off'}")
+    return 0
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    try:
+        from drivers import probe
+    except ImportError:
+        print("gate-agent: device probing is not available (drivers.probe is not installed)", file=sys.stderr)
+        return 1
+    print(json.dumps(probe.probe(), indent=2, default=str))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gate-agent", description="The gatehouse gate agent.")
+    parser.add_argument("--log-level", default=os.environ.get("GATE_AGENT_LOG", "INFO"))
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("run", help="run one gate's agent")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("check-config", help="validate a config file; non-zero exit names the bad key")
+    p.add_argument("--config", required=True)
+    p.set_defaults(func=_cmd_check)
+    p = sub.add_parser("probe", help="list serial, PC/SC and GPIO devices this machine has")
+    p.set_defaults(func=_cmd_probe)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

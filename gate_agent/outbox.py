@@ -1,0 +1,152 @@
+"""Store and forward of gate events.
+
+Each event is committed (and so fsynced: WAL, synchronous=FULL) before anyone publishes it,
+and leaves the file only when the broker has acknowledged it. A crash between the two
+means the event is sent again after restart; the hub stores each event_id once, so a
+duplicate costs nothing and a loss is impossible.
+
+When the disk is full the gate must still open for residents: the event that could not
+be written is kept in memory and still sent, the error is reported in the gate's status,
+and nothing already on disk is touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate_agent.acl_store import StoreError, connect
+from protocols.messages import GateEvent
+
+log = logging.getLogger(__name__)
+
+#: at most this many events are held in memory while the disk refuses them
+VOLATILE_MAX = 10_000
+#: acknowledged events are deleted in batches: a lost delete only means a harmless resend
+ACK_BATCH = 256
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    payload BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Pending:
+    seq: int  # order on disk; 0 for an event held in memory only
+    event_id: str
+    payload: bytes
+
+
+class Outbox:
+    def __init__(self, data_dir: str | Path) -> None:
+        self.path = Path(data_dir) / "outbox.db"
+        try:
+            self._c = connect(self.path)
+            self._c.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._acked: set[str] = set()
+        self._volatile: OrderedDict[str, bytes] = OrderedDict()
+        self.error: str | None = None
+        self.dropped = 0  # events lost because memory overflowed too (disk full for long)
+        (self._disk_depth,) = self._c.execute("SELECT COUNT(*) FROM outbox").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            self.flush_acks()
+            self._c.close()
+
+    def put(self, event: GateEvent) -> bool:
+        """Keep ``event`` until acknowledged; True if it is on disk, False if only in memory."""
+        payload = event.to_bytes()
+        with self._lock:
+            try:
+                cur = self._c.execute(
+                    "INSERT OR IGNORE INTO outbox (event_id, payload) VALUES (?, ?)", (event.event_id, payload)
+                )
+            except sqlite3.Error as exc:
+                self._disk_failed(exc)
+                if len(self._volatile) >= VOLATILE_MAX:
+                    self._volatile.popitem(last=False)
+                    self.dropped += 1
+                self._volatile[event.event_id] = payload
+                return False
+            self._disk_depth += cur.rowcount
+            if self.error is not None:
+                log.warning("outbox writes again after: %s", self.error)
+                self.error = None
+                self._rescue_volatile()
+            return True
+
+    def _disk_failed(self, exc: sqlite3.Error) -> None:
+        text = str(exc)
+        if self.error != text:
+            log.error("outbox cannot write to %s: %s (events kept in memory)", self.path, text)
+        self.error = text
+
+    def _rescue_volatile(self) -> None:
+        """Move events held in memory to disk now that the disk takes writes again."""
+        while self._volatile:
+            event_id, payload = next(iter(self._volatile.items()))
+            try:
+                cur = self._c.execute(
+                    "INSERT OR IGNORE INTO outbox (event_id, payload) VALUES (?, ?)", (event_id, payload)
+                )
+            except sqlite3.Error as exc:
+                self._disk_failed(exc)
+                return
+            self._volatile.pop(event_id)
+            self._disk_depth += cur.rowcount
+
+    def ack(self, event_id: str) -> None:
+        """The broker has the event: forget it (in a batch; see flush_acks)."""
+        with self._lock:
+            if self._volatile.pop(event_id, None) is not None:
+                return
+            self._acked.add(event_id)
+            if len(self._acked) >= ACK_BATCH:
+                self.flush_acks()
+
+    def flush_acks(self) -> None:
+        with self._lock:
+            if not self._acked:
+                return
+            ids = list(self._acked)
+            try:
+                self._c.execute("BEGIN")
+                cur = self._c.executemany("DELETE FROM outbox WHERE event_id = ?", ((i,) for i in ids))
+                self._c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._c.in_transaction:
+                    self._c.execute("ROLLBACK")
+                log.warning("outbox could not forget %d delivered events (they may be sent again): %s", len(ids), exc)
+                return
+            self._disk_depth = max(0, self._disk_depth - cur.rowcount)
+            self._acked.clear()
+
+    def after(self, seq: int, limit: int) -> list[Pending]:
+        """Events on disk after ``seq``, oldest first, not yet acknowledged."""
+        with self._lock:
+            rows = self._c.execute(
+                "SELECT seq, event_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+            return [Pending(s, e, bytes(p)) for s, e, p in rows if e not in self._acked]
+
+    def volatile(self) -> list[Pending]:
+        with self._lock:
+            return [Pending(0, e, p) for e, p in self._volatile.items()]
+
+    @property
+    def depth(self) -> int:
+        """Events not yet acknowledged by the broker."""
+        with self._lock:
+            return max(0, self._disk_depth - len(self._acked)) + len(self._volatile)

@@ -1,0 +1,225 @@
+"""The gate's ACL cache on a real SQLite file: revisions, checksums, whole snapshots, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+from gate_agent.acl_store import AclStore, Applied, LocalState
+from protocols.acl import EMPTY_CHECKSUM, checksum_of
+from protocols.cards import CardStatus
+from protocols.messages import AclUpdate, Direction
+from tests.agent.conftest import GATE, AclHub, entry, utc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_delta_on_top_applies_and_moves_the_checksum(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    assert (store.rev, store.checksum) == (0, EMPTY_CHECKSUM)
+    assert store.apply(hub.delta(upserts=(entry("0A0012AB34"), entry("01")))) == Applied.APPLIED
+    assert store.get("0A0012AB34").uid == "0A0012AB34"
+    assert (store.rev, store.checksum) == (1, hub.checksum)
+    revoked = entry("01", status=CardStatus.REVOKED)
+    assert store.apply(hub.delta(upserts=(revoked,), removes=("0A0012AB34",))) == Applied.APPLIED
+    assert store.get("0A0012AB34") is None
+    assert store.get("01").status == CardStatus.REVOKED
+    assert (store.rev, store.checksum, store.state.count) == (2, hub.checksum, 1)
+    assert store.verify()
+
+
+def test_duplicate_and_older_deltas_are_ignored(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    d1 = hub.delta(upserts=(entry("01"),))
+    d2 = hub.delta(removes=("01",))
+    assert store.apply(d1) == Applied.APPLIED
+    assert store.apply(d2) == Applied.APPLIED
+    assert store.apply(d1) == Applied.DUPLICATE
+    assert store.apply(d2) == Applied.DUPLICATE
+    assert store.get("01") is None and store.rev == 2
+
+
+def test_gap_is_detected_and_changes_nothing(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    assert store.apply(hub.delta(upserts=(entry("01"),))) == Applied.APPLIED
+    hub.delta(upserts=(entry("02"),))  # lost on the way
+    before = store.state
+    assert store.apply(hub.delta(upserts=(entry("03"),))) == Applied.GAP
+    assert store.state == before and store.get("03") is None
+
+
+def test_checksum_mismatch_rolls_back(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("01"),)))
+    good = hub.delta(upserts=(entry("02"),))
+    bad = good.model_copy(update={"checksum": "f" * 64})
+    assert store.apply(bad) == Applied.MISMATCH
+    assert store.get("02") is None and store.rev == 1 and store.verify()
+    assert store.apply(good) == Applied.APPLIED  # the right one still applies afterwards
+
+
+def test_update_for_another_gate_is_ignored(tmp_path):
+    store = AclStore(tmp_path, GATE)
+    assert store.apply(AclHub("south").delta(upserts=(entry("01"),))) == Applied.WRONG_GATE
+    assert store.get("01") is None and store.rev == 0
+
+
+def test_snapshot_applies_only_when_whole_in_any_order(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("AA"),)))
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(1, 31)}
+    hub.rev = 40
+    chunks = hub.snapshot(chunk_size=10)
+    assert len(chunks) == 3
+    assert store.apply(chunks[2]) == Applied.STAGED
+    assert store.apply(chunks[0]) == Applied.STAGED
+    assert store.get("AA") is not None and store.get("00000001") is None and store.rev == 1
+    assert store.apply(chunks[0]) == Applied.STAGED  # a redelivered chunk changes nothing
+    assert store.apply(chunks[1]) == Applied.APPLIED
+    assert store.get("AA") is None and store.get("0000001E") is not None
+    assert (store.rev, store.checksum, store.state.count) == (40, hub.checksum, 30)
+
+
+def test_snapshot_with_wrong_checksum_is_discarded(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("AA"),)))
+    hub.entries["BB"] = entry("BB")
+    hub.rev = 5
+    (chunk,) = hub.snapshot()
+    assert store.apply(chunk.model_copy(update={"checksum": "1" * 64})) == Applied.MISMATCH
+    assert store.get("BB") is None and store.rev == 1 and store.verify()
+
+
+def test_snapshot_at_held_rev_repairs_a_different_list(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("AA"),)))
+    hub.entries["AA"] = entry("AA", status=CardStatus.LOST)  # the hub says so at the same rev
+    (chunk,) = hub.snapshot()
+    assert store.apply(chunk) == Applied.APPLIED
+    assert store.get("AA").status == CardStatus.LOST
+    assert store.apply(chunk) == Applied.DUPLICATE
+
+
+def test_list_survives_reopen(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("01"), entry("02", valid_until=utc(2027, 1, 1)))))
+    store.close()
+    again = AclStore(tmp_path, GATE)
+    assert (again.rev, again.checksum, again.state.count) == (1, hub.checksum, 2)
+    assert again.get("02").valid_until == utc(2027, 1, 1)
+    assert again.verify()
+
+
+def test_passback_and_nonces_survive_reopen(tmp_path):
+    st = LocalState(tmp_path)
+    now = utc(2026, 11, 24, 12)
+    assert st.last_direction("01") is None
+    st.record_pass("01", Direction.IN, now)
+    assert st.claim_nonce("a" * 32, now + timedelta(seconds=15), now)
+    assert not st.claim_nonce("a" * 32, now + timedelta(seconds=15), now)
+    st.close()
+    st = LocalState(tmp_path)
+    assert st.last_direction("01") == Direction.IN
+    assert not st.claim_nonce("a" * 32, now + timedelta(seconds=15), now + timedelta(seconds=10))
+    # long after expiry the nonce is forgotten (an expired command is refused on its own)
+    assert st.claim_nonce("a" * 32, now + timedelta(seconds=15), now + timedelta(hours=1))
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time, json
+    sys.path.insert(0, {root!r})
+    from gate_agent.acl_store import AclStore
+    from protocols.messages import AclUpdate
+    store = AclStore({data!r}, {gate!r})
+    chunks = [AclUpdate.model_validate_json(line) for line in open({chunks!r})]
+    for c in chunks[:-1]:
+        store.apply(c)
+    hit = []
+    def trace(sql):
+        if sql.startswith("INSERT INTO entries") and not hit:
+            hit.append(1)
+            print("mid-apply", flush=True)
+            time.sleep(30)
+    store._w.set_trace_callback(trace)
+    store.apply(chunks[-1])
+    print("applied", flush=True)
+""")
+
+
+def test_sigkill_during_a_large_snapshot_leaves_the_old_list_whole(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    old = tuple(entry(f"{i:08X}") for i in range(1, 501))
+    store.apply(hub.delta(upserts=old))
+    old_state = store.state
+    store.close()
+
+    hub.entries = {f"{i:010X}": entry(f"{i:010X}") for i in range(20_000)}
+    hub.rev = 9
+    chunks_file = tmp_path / "chunks.jsonl"
+    chunks_file.write_text("\n".join(c.model_dump_json() for c in hub.snapshot(chunk_size=2000)))
+    script = _CHILD.format(root=str(ROOT), data=str(tmp_path), gate=GATE, chunks=str(chunks_file))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline().strip()
+        assert line == "mid-apply", f"child never got into the apply (said {line!r})"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+
+    again = AclStore(tmp_path, GATE)
+    assert again.state == old_state
+    assert again.verify(), "the old list does not hash to its checksum"
+    assert again.get("00000001") is not None and again.get("0000000000") is None
+    # and the interrupted snapshot, sent again, still applies whole
+    for c in hub.snapshot(chunk_size=2000):
+        result = again.apply(c)
+    assert result == Applied.APPLIED
+    assert (again.rev, again.state.count) == (9, 20_000) and again.checksum == checksum_of(hub.entries.values())
+
+
+def test_malformed_update_is_refused_by_the_wire_model():
+    import pytest
+
+    from protocols.messages import BadMessage, parse
+
+    with pytest.raises(BadMessage):
+        parse(AclUpdate, b'{"v":1,"gate_id":"north","kind":"delta","rev":1,"checksum":"zz"}')
+
+
+def test_random_deltas_keep_the_store_equal_to_the_hub(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    uids = st.sampled_from([f"{i:02X}" for i in range(12)])
+    statuses = st.sampled_from([CardStatus.ACTIVE, CardStatus.REVOKED, CardStatus.LOST])
+    step = st.tuples(st.lists(st.tuples(uids, statuses), max_size=4), st.lists(uids, max_size=3), st.booleans())
+
+    counter = iter(range(10**6))
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(steps=st.lists(step, min_size=1, max_size=12))
+    def run(steps):
+        store, hub = AclStore(tmp_path / f"s{next(counter)}", GATE), AclHub()
+        for ups, rems, lose in steps:
+            d = hub.delta(upserts=tuple(entry(u, status=s) for u, s in dict(ups).items()),
+                          removes=tuple(u for u in set(rems) if u not in dict(ups)))
+            if lose:
+                continue  # lost on the way: the next one must be a gap
+            result = store.apply(d)
+            if result == Applied.GAP:
+                for c in hub.snapshot(chunk_size=5):
+                    result = store.apply(c)
+            assert result == Applied.APPLIED
+            assert store.rev == hub.rev and store.checksum == hub.checksum
+            assert {e.uid: e for e in store.entries()} == hub.entries
+        store.close()
+
+    run()
