@@ -19,10 +19,27 @@ class ConfigError(ValueError):
     """The config file is missing, not TOML, or does not fit the model; the text names the key."""
 
 
-def describe(exc: ValidationError) -> str:
+def _path(loc: tuple, data: object) -> list[str]:
+    """The error's location as the file spells it: a tagged union puts the table's ``kind``
+    into the path ("doors.0.relay.lcus-serial.chanel"); walking the data drops it."""
+    out: list[str] = []
+    for part in loc:
+        if isinstance(data, dict) and part not in data and data.get("kind") == part:
+            continue
+        out.append(str(part))
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return out
+
+
+def describe(exc: ValidationError, data: object = None) -> str:
     lines = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
+        loc = _path(err["loc"], data)
         key = ".".join(loc) or "(top level)"
         if err["type"] == "extra_forbidden":
             lines.append(f"unknown key '{key}'")
@@ -44,4 +61,4 @@ def load_toml(path: str | Path, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{p}: {describe(exc)}") from None
+        raise ConfigError(f"{p}: {describe(exc, data)}") from None

@@ -161,3 +161,32 @@ def test_signed_command_verifies_and_tampering_is_refused() -> None:
         verify_command(cmd, key, "north", NOW - timedelta(minutes=5))
     with pytest.raises(ValueError):
         sign_command("north", "north-in", "g", key, NOW, lifetime=timedelta(minutes=5))
+
+
+# --- config files -------------------------------------------------------------------------
+
+def test_config_errors_name_the_key_as_the_file_spells_it(tmp_path) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    from drivers.config import RelayConfig
+    from protocols.configfile import ConfigError, load_toml
+
+    class Door(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        id: str
+        relay: RelayConfig
+
+    class File(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        doors: list[Door]
+
+    path = tmp_path / "c.toml"
+    path.write_text('[[doors]]\nid = "n"\n[doors.relay]\nkind = "lcus-serial"\nport = "/dev/x"\nchanel = 2\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'doors\.0\.relay\.chanel'"):
+        load_toml(path, File)
+    path.write_text('[[doors]]\n[doors.relay]\nkind = "sim"\n')
+    with pytest.raises(ConfigError, match=r"missing key 'doors\.0\.id'"):
+        load_toml(path, File)
+    path.write_text("[[doors]\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_toml(path, File)
