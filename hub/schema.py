@@ -12,6 +12,14 @@ from hub.db import Store
 DOMAINS = [
     "hub.auth",
     "hub.audit",
+    "hub.cards.models",
+    "hub.gates.acl",
+    "hub.events.store",
+    # the card centre (units and people, stock, card moves and deposits)
+    "hub.people.registry",
+    "hub.stock.ledger",
+    "hub.stock.report",
+    "hub.cards.moves",
 ]
 
 

@@ -1,7 +1,12 @@
 """Which move a card may make from which state: the card lifecycle, in one place.
 
 Every service that changes a card's status asks ``next_status``; nothing else decides
-whether a lost card may come back (it may not).
+whether a lost card may come back (it may not). A UID that was reported lost is blocked
+for good, so a found card cannot reopen a gate for whoever found it: the holder gets a new
+card instead. Scrapped cards are destroyed, so they are final too.
+
+A refusal names its rule: ``lost_card_final`` and ``scrapped_card_final`` for the final
+states, otherwise ``<move>_from_<status>`` (``resume_from_active``).
 """
 
 from __future__ import annotations
@@ -13,19 +18,74 @@ from protocols.cards import CardStatus as S
 
 
 class Move(StrEnum):
-    ISSUE = "issue"
+    PERSONALISE = "personalise"  # a blank from stock printed and written for a holder
+    ISSUE = "issue"  # handed over and working
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REPORT_LOST = "report_lost"  # blocked at once and for good
     REVOKE = "revoke"
+    RETURN = "return"  # taken back from the holder (the deposit may be refunded)
+    REFUND_DEPOSIT = "refund_deposit"  # the deposit of a card already taken back
+    RESTOCK = "restock"  # a returned card in good order goes back into the drawer
+    DAMAGE = "damage"  # a holder's broken card taken back and destroyed
+    SCRAP = "scrap"  # a card not in use destroyed (misprint, faulty, worn)
+    EXPIRE = "expire"
+    RENEW = "renew"  # a new validity end for a card that is still the holder's
 
+
+#: words for messages ("a card that is lost cannot be resumed")
+_DONE = {
+    Move.PERSONALISE: "personalised",
+    Move.ISSUE: "issued",
+    Move.SUSPEND: "suspended",
+    Move.RESUME: "resumed",
+    Move.REPORT_LOST: "reported lost",
+    Move.REVOKE: "revoked",
+    Move.RETURN: "returned",
+    Move.REFUND_DEPOSIT: "refunded",
+    Move.RESTOCK: "put back in stock",
+    Move.DAMAGE: "taken back as damaged",
+    Move.SCRAP: "scrapped",
+    Move.EXPIRE: "expired",
+    Move.RENEW: "renewed",
+}
 
 _MOVES: dict[Move, dict[S, S]] = {
+    Move.PERSONALISE: {S.IN_STOCK: S.PERSONALISED},
     Move.ISSUE: {S.IN_STOCK: S.ACTIVE, S.PERSONALISED: S.ACTIVE},
+    Move.SUSPEND: {S.ACTIVE: S.SUSPENDED},
+    Move.RESUME: {S.SUSPENDED: S.ACTIVE},
+    Move.REPORT_LOST: {S.ACTIVE: S.LOST, S.SUSPENDED: S.LOST, S.EXPIRED: S.LOST, S.PERSONALISED: S.LOST},
     Move.REVOKE: {S.ACTIVE: S.REVOKED, S.SUSPENDED: S.REVOKED},
+    Move.RETURN: {S.ACTIVE: S.RETURNED, S.SUSPENDED: S.RETURNED, S.EXPIRED: S.RETURNED, S.REVOKED: S.RETURNED},
+    Move.REFUND_DEPOSIT: {S.RETURNED: S.RETURNED},
+    Move.RESTOCK: {S.RETURNED: S.IN_STOCK},
+    Move.DAMAGE: {S.ACTIVE: S.SCRAPPED, S.SUSPENDED: S.SCRAPPED, S.EXPIRED: S.SCRAPPED, S.REVOKED: S.SCRAPPED},
+    Move.SCRAP: {S.IN_STOCK: S.SCRAPPED, S.PERSONALISED: S.SCRAPPED, S.RETURNED: S.SCRAPPED},
+    Move.EXPIRE: {S.ACTIVE: S.EXPIRED, S.SUSPENDED: S.EXPIRED},
+    Move.RENEW: {S.ACTIVE: S.ACTIVE, S.EXPIRED: S.ACTIVE},
 }
+
+#: states no move leaves, with the rule that says so
+FINAL: dict[S, str] = {S.LOST: "lost_card_final", S.SCRAPPED: "scrapped_card_final"}
+
+#: the states in which the card's holder still holds it (a replacement may be asked for)
+HELD = frozenset({S.ACTIVE, S.SUSPENDED, S.EXPIRED})
 
 
 def next_status(current: S, move: Move) -> S:
     """The status after ``move``, or RuleViolation naming the rule that forbids it."""
+    current = S(current)
+    move = Move(move)
     target = _MOVES[move].get(current)
-    if target is None:
-        raise RuleViolation(f"a card that is {current.value} cannot be {move.value}d", rule=f"{move.value}_from_{current.value}")
-    return target
+    if target is not None:
+        return target
+    if current in FINAL:
+        rule = FINAL[current]
+        raise RuleViolation(f"a card that is {current.value} is blocked for good; it cannot be {_DONE[move]}", rule=rule)
+    raise RuleViolation(f"a card that is {current.value} cannot be {_DONE[move]}", rule=f"{move.value}_from_{current.value}")
+
+
+def allowed_moves(current: S) -> list[Move]:
+    """The moves a card in ``current`` may make (for pages that offer only what is possible)."""
+    return [m for m, table in _MOVES.items() if S(current) in table]

@@ -1,13 +1,206 @@
-"""Rules per card type checked before a card is issued (tenancy dates, police registration,
-employing household, permit). Filled in by the card-centre work (issue 5)."""
+"""Rules per card type checked before a card is issued: the estate's procedures for passes.
+
+``check_issue(db, request)`` is called inside the issuing transaction with the issue request
+as a dict. Besides the public API's keys (``uid``, ``card_type``, ``holder`` {name, unit},
+``valid_from``, ``valid_until``: ISO 8601 with offset, or None) it reads these optional keys:
+
+- ``person_id``: the holder in the people register; the per-type keys below that are absent
+  are taken from that person's record (tenancy, police registration, permit, household).
+- ``tenancy_start``, ``tenancy_end`` (YYYY-MM-DD): tenant cards; the end is required.
+- ``police_registration_no``: tenant cards; the tenant's registration at the police
+  station, required before a tenant card is issued.
+- ``employer_unit``: domestic helper cards; the unit of the employing household (default:
+  ``holder.unit``).
+- ``permit_no``, ``permit_until`` (YYYY-MM-DD): renovation worker cards; the renovation
+  permit, required (worker passes only with the permit, never before).
+- ``deposit`` {``amount_cents``: int > 0, ``receipt_no``: str}: required for the types in
+  DEPOSIT_TYPES, refused for the others.
+- ``company_letter_ref``: required when the unit is registered as company-owned.
+- ``applicant`` ("holder", "owner" or "agent") and ``authorisation_ref``: an agent applying
+  for someone else needs the owner's written authorisation.
+
+Unit and household checks apply once the estate has a units register (hub.people): an
+empty register cannot tell a wrong unit from a right one. Each refusal is a RuleViolation
+whose ``rule`` names it.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlite_utils
 
+from hub.errors import BadInput, RuleViolation
+from protocols.cards import CardStatus, CardType
 
-def check_issue(db: sqlite_utils.Database, request: dict[str, Any]) -> None:
+REQUEST_KEYS = (
+    "person_id", "tenancy_start", "tenancy_end", "police_registration_no", "employer_unit",
+    "permit_no", "permit_until", "deposit", "company_letter_ref", "applicant", "authorisation_ref",
+)
+
+#: the card types that take a deposit, paid back when the card comes back
+DEPOSIT_TYPES = frozenset({CardType.TENANT, CardType.TEMPORARY, CardType.RENOVATION_WORKER})
+#: the card types that belong to a unit of the estate
+UNIT_TYPES = frozenset({CardType.OWNER, CardType.RESIDENT, CardType.TENANT, CardType.DOMESTIC_HELPER,
+                        CardType.RENOVATION_WORKER})
+#: the card types that must end: their valid_until is required
+ENDING_TYPES = frozenset({CardType.TENANT, CardType.TEMPORARY, CardType.RENOVATION_WORKER})
+APPLICANTS = ("holder", "owner", "agent")
+
+
+def _refuse(rule: str, detail: str) -> None:
+    raise RuleViolation(detail, rule=rule)
+
+
+def _day(value: Any, field: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise BadInput(f"{field} must be a date YYYY-MM-DD, not {value!r}", field=field) from None
+
+
+def _instant(value: Any, field: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        raise BadInput(f"{field} must be ISO 8601 with an offset, not {value!r}", field=field) from None
+    if at.tzinfo is None:
+        raise BadInput(f"{field} needs a timezone offset", field=field)
+    return at
+
+
+def _has_table(db: sqlite_utils.Database, name: str) -> bool:
+    return db[name].exists()
+
+
+def _from_person(db: sqlite_utils.Database, req: dict[str, Any]) -> dict[str, Any]:
+    """The request with the keys it lacks filled from the holder's register record."""
+    pid = req.get("person_id")
+    if pid in (None, "") or not _has_table(db, "people"):
+        return req
+    rows = list(db.query(
+        "SELECT p.*, h.unit_code AS employer_unit_code FROM people p "
+        "LEFT JOIN households h ON h.id = p.employer_household_id WHERE p.id = ?", [pid]))
+    if not rows:
+        _refuse("unknown_person", f"no person {pid} in the register")
+    p = rows[0]
+    filled = dict(req)
+    for key in ("tenancy_start", "tenancy_end", "police_registration_no", "permit_no", "permit_until"):
+        if filled.get(key) in (None, "") and p.get(key):
+            filled[key] = p[key]
+    if filled.get("employer_unit") in (None, "") and p.get("employer_unit_code"):
+        filled["employer_unit"] = p["employer_unit_code"]
+    return filled
+
+
+def _unit(db: sqlite_utils.Database, code: str) -> dict[str, Any] | None | bool:
+    """The unit's register row; None if unknown; True if there is no register to ask."""
+    if not _has_table(db, "units") or not list(db.query("SELECT 1 FROM units LIMIT 1")):
+        return True
+    rows = list(db.query("SELECT * FROM units WHERE code = ?", [code]))
+    return rows[0] if rows else None
+
+
+def _current_household(db: sqlite_utils.Database, unit: str) -> bool | None:
+    if not _has_table(db, "households") or not list(db.query("SELECT 1 FROM households LIMIT 1")):
+        return None
+    return bool(list(db.query(
+        "SELECT 1 FROM households WHERE unit_code = ? AND move_out_date IS NULL", [unit])))
+
+
+def check_issue(db: sqlite_utils.Database, request: dict[str, Any], now: datetime | None = None) -> None:
     """Raise hub.errors.RuleViolation if the estate's rules forbid issuing this card."""
-    return None
+    now = now or datetime.now(timezone.utc)
+    today = now.date()
+    try:
+        ctype = CardType(request.get("card_type"))
+    except ValueError:
+        raise BadInput(f"unknown card_type {request.get('card_type')!r}", field="card_type") from None
+    req = _from_person(db, request)
+
+    # the UID: a lost or scrapped card never comes back (hub.cards.lifecycle says which)
+    uid = req.get("uid")
+    if uid and _has_table(db, "cards"):
+        rows = list(db.query("SELECT status FROM cards WHERE uid = ?", [uid]))
+        if rows and rows[0]["status"] != CardStatus.ACTIVE.value:  # active: the caller's conflict
+            from hub.cards.lifecycle import Move, next_status
+
+            next_status(CardStatus(rows[0]["status"]), Move.ISSUE)
+
+    valid_from = _instant(req.get("valid_from"), "valid_from")
+    valid_until = _instant(req.get("valid_until"), "valid_until")
+    if valid_from and valid_until and valid_until <= valid_from:
+        _refuse("validity_reversed", "valid_until must be after valid_from")
+    if ctype in ENDING_TYPES and valid_until and valid_until <= now:
+        _refuse("validity_in_past", "valid_until is already past")
+    if ctype in ENDING_TYPES and valid_until is None:
+        _refuse("validity_end_required", f"a {ctype.value} card must have an end: set valid_until")
+
+    holder = req.get("holder") or {}
+    unit_code = str(holder.get("unit") or "").strip()
+    unit: dict[str, Any] | None | bool = True
+    if ctype in UNIT_TYPES:
+        if not unit_code:
+            _refuse("unit_required", f"a {ctype.value} card belongs to a unit: holder.unit is required")
+        unit = _unit(db, unit_code)
+        if unit is None:
+            _refuse("unknown_unit", f"unit {unit_code} is not in the units register")
+    if isinstance(unit, dict) and unit.get("owner_kind") == "company" and not str(req.get("company_letter_ref") or "").strip():
+        _refuse("company_letter_required", f"unit {unit_code} is company-owned: the company's letter is required")
+
+    applicant = req.get("applicant")
+    if applicant not in (None, "") and applicant not in APPLICANTS:
+        raise BadInput(f"applicant must be one of {', '.join(APPLICANTS)}", field="applicant")
+    if applicant == "agent" and not str(req.get("authorisation_ref") or "").strip():
+        _refuse("agent_authorisation_required", "an agent applying needs the owner's written authorisation")
+
+    if ctype == CardType.TENANT:
+        end = _day(req.get("tenancy_end"), "tenancy_end")
+        start = _day(req.get("tenancy_start"), "tenancy_start")
+        if end is None:
+            _refuse("tenancy_end_required", "a tenant card needs the tenancy's end date")
+        if start and start > end:
+            _refuse("tenancy_reversed", "the tenancy ends before it starts")
+        if end < today:
+            _refuse("tenancy_ended", f"the tenancy ended on {end.isoformat()}")
+        if not str(req.get("police_registration_no") or "").strip():
+            _refuse("police_registration_required", "a tenant must be registered at the police station before a card is issued")
+        if valid_until and valid_until.date() > end:
+            _refuse("validity_beyond_tenancy", f"the card would outlast the tenancy ({end.isoformat()})")
+
+    if ctype == CardType.DOMESTIC_HELPER:
+        employer = str(req.get("employer_unit") or unit_code or "").strip()
+        if not employer:
+            _refuse("employer_household_required", "a domestic helper card is tied to the employing household")
+        if _current_household(db, employer) is False:
+            _refuse("unknown_household", f"no household lives in unit {employer}")
+
+    if ctype == CardType.RENOVATION_WORKER:
+        until = _day(req.get("permit_until"), "permit_until")
+        if not str(req.get("permit_no") or "").strip() or until is None:
+            _refuse("permit_required", "a renovation worker card is issued only with the permit number and its end date")
+        if until < today:
+            _refuse("permit_expired", f"the renovation permit ended on {until.isoformat()}")
+        if valid_until and valid_until.date() > until:
+            _refuse("validity_beyond_permit", f"the card would outlast the permit ({until.isoformat()})")
+        if isinstance(unit, dict) and not unit.get("handed_over", 1):
+            _refuse("unit_not_handed_over", f"unit {unit_code} has not been handed over: no renovation yet")
+
+    deposit = req.get("deposit")
+    if ctype in DEPOSIT_TYPES:
+        if not isinstance(deposit, dict):
+            _refuse("deposit_required", f"a {ctype.value} card takes a deposit: amount_cents and receipt_no")
+        amount = deposit.get("amount_cents")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            raise BadInput("deposit.amount_cents must be a whole number of cents above 0", field="deposit.amount_cents")
+        if not str(deposit.get("receipt_no") or "").strip():
+            _refuse("deposit_receipt_required", "the deposit's receipt number is required: the refund is made against it")
+    elif deposit:
+        _refuse("deposit_not_taken", f"a {ctype.value} card takes no deposit")

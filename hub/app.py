@@ -1,0 +1,216 @@
+"""The hub's FastAPI application, and a way to run it in a thread (tests, the demo).
+
+Domain errors become HTTP here and only here: the status comes from the error class and the
+body is always {"error": rule, "detail": text, "field": name or null}. Every route needs a
+token except the login page, its stylesheet and /healthz (which says only "ok"); a
+middleware refuses any other request that carries no credential at all before a route,
+or its body parsing, sees it, so a forgotten dependency cannot open an endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.auth import token_from_request
+from hub.cards.moves_views import card_centre_routers
+from hub.cards.views import router as cards_router
+from hub.config import HubConfig
+from hub.db import Store
+from hub.errors import DomainError
+from hub.events.bus import EventBus
+from hub.events.ingest import EventIngest
+from hub.events.views import router as events_router
+from hub.gates.ingest import GateIngest
+from hub.gates.publisher import AclPublisher
+from hub.gates.views import router as gates_router
+from hub.mqtt import Drops, HubMqtt
+from hub.web.views import PUBLIC_STATIC
+from hub.web.views import router as web_router
+from protocols.topics import all_gates_filter
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = {"/healthz", "/login", *(f"/static/{n}" for n in PUBLIC_STATIC)}
+#: browser pages: no credential sends the browser to the login page instead of a 401
+PAGES = {"/", "/live", "/clerk"}
+
+
+def _error(status: int, rule: str, detail: str, field: str | None = None, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": rule, "detail": detail, "field": field}, status_code=status, headers=headers)
+
+
+def _field(loc: tuple, kind: str = "") -> str:
+    if kind == "json_invalid":
+        return "(body)"
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "(body)"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _error(exc.status, exc.rule, exc.detail, exc.field, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = _field(tuple(first.get("loc", ())), str(first.get("type", "")))
+        msg = str(first.get("msg", "invalid"))
+        body = {
+            "error": "bad_input",
+            "detail": f"{field}: {msg}",
+            "field": field,
+            "errors": [{"field": _field(tuple(e.get("loc", ())), str(e.get("type", ""))), "detail": str(e.get("msg"))} for e in errors],
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        rule = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, rule, str(exc.detail))
+
+
+def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: bool = True) -> FastAPI:
+    """The hub. ``store`` defaults to ``Store.open(config.hub.db_path)`` (closed on shutdown).
+
+    With ``connect_mqtt`` the lifespan connects to the broker in config.mqtt, ingests gate
+    status, events and sync requests, and publishes ACL updates; without it the API works
+    alone (remote open then answers 503).
+    """
+    own_store = store is None
+    store = store or Store.open(config.hub.db_path)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state = app.state
+        if connect_mqtt:
+            mqtt = HubMqtt(config.mqtt, config.hub.site)
+            state.event_ingest = EventIngest(store, state.bus, state.drops)
+            state.gate_ingest = GateIngest(store, mqtt, state.drops, config.hub.site)
+            site = config.hub.site
+            mqtt.subscribe(all_gates_filter(site, "status"), state.gate_ingest.handle_status)
+            mqtt.subscribe(all_gates_filter(site, "event"), state.event_ingest.handle)
+            mqtt.subscribe(all_gates_filter(site, "sync"), state.gate_ingest.handle_sync)
+            state.publisher = AclPublisher(store, mqtt, site)
+            state.mqtt = mqtt
+            state.publisher.start()
+            mqtt.start()
+        try:
+            yield
+        finally:
+            state.closing.set()
+            state.bus.notify()
+            if state.publisher is not None:
+                state.publisher.stop()
+            if state.mqtt is not None:
+                state.mqtt.stop()
+            if own_store:
+                store.close()
+
+    # no /docs or /redoc: they load their scripts from a CDN; /openapi.json (with a token) stays
+    app = FastAPI(title="gatehouse hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.config = config
+    app.state.store = store
+    app.state.bus = EventBus()
+    app.state.drops = Drops()
+    app.state.closing = threading.Event()
+    app.state.mqtt = None
+    app.state.publisher = None
+    app.state.event_ingest = None
+    app.state.gate_ingest = None
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def credential_required(request: Request, call_next):
+        path = request.url.path
+        if path not in PUBLIC_PATHS and not token_from_request(request):
+            if path in PAGES:
+                return RedirectResponse("/login", status_code=303)
+            return _error(401, "unauthenticated", "no token: send Authorization: Bearer TOKEN or log in",
+                          headers={"WWW-Authenticate": "Bearer"})
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; frame-ancestors 'none'"
+        )
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    app.include_router(cards_router)
+    for router in card_centre_routers():  # after cards: /api/v1/cards/issue, /{uid}/lost ...
+        app.include_router(router)
+    app.include_router(events_router)
+    app.include_router(gates_router)
+    app.include_router(web_router)
+    return app
+
+
+@dataclass
+class RunningHub:
+    """A hub served by uvicorn in a thread; ``url`` is its base URL."""
+
+    app: FastAPI
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    @property
+    def store(self) -> Store:
+        return self.app.state.store
+
+    @property
+    def mqtt(self) -> HubMqtt | None:
+        return self.app.state.mqtt
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def __enter__(self) -> "RunningHub":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def start_hub(
+    config: HubConfig, store: Store | None = None, *, connect_mqtt: bool = True, wait_mqtt: float = 5.0
+) -> RunningHub:
+    """Serve the hub on config.hub.http_host:http_port in a thread; returns once it listens
+    (and, with MQTT, once connected to the broker or ``wait_mqtt`` seconds have passed)."""
+    app = create_app(config, store, connect_mqtt=connect_mqtt)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=config.hub.http_host, port=config.hub.http_port, log_level="warning",
+            lifespan="on", timeout_graceful_shutdown=2,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="hub-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the hub did not start on {config.hub.http_host}:{config.hub.http_port}")
+        time.sleep(0.02)
+    if connect_mqtt and app.state.mqtt is not None:
+        app.state.mqtt.wait_connected(wait_mqtt)
+    return RunningHub(app, server, thread, f"http://{config.hub.http_host}:{config.hub.http_port}")

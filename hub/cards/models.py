@@ -1,0 +1,125 @@
+"""The cards table and the shapes of cards on the HTTP API.
+
+One row per physical card, keyed by its canonical UID. A blank card in stock is a row with
+status ``in_stock`` and no holder; issuing fills in the holder and makes it ``active``.
+Every status change goes through hub.cards.lifecycle.next_status and, in the same
+transaction, hub.gates.acl.card_changed (so the gates hear of it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from protocols.cards import CardStatus, CardType
+from protocols.uid import normalise_uid
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cards (
+    uid TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    card_type TEXT,
+    holder_name TEXT,
+    holder_unit TEXT,
+    valid_from TEXT,
+    valid_until TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    issued_at TEXT,
+    issued_by TEXT
+);
+CREATE INDEX IF NOT EXISTS cards_status ON cards (status);
+CREATE INDEX IF NOT EXISTS cards_unit ON cards (holder_unit);
+"""
+
+
+class Holder(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=64)
+
+
+class Deposit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_cents: int = Field(gt=0)
+    receipt_no: str = Field(min_length=1, max_length=64)
+
+
+class IssueCard(BaseModel):
+    """Body of POST /api/v1/cards: the public keys, then the optional per-type keys that
+    hub.cards.rules.check_issue reads (documented there; it decides which a type needs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uid: str
+    card_type: CardType
+    holder: Holder
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    person_id: int | None = None
+    tenancy_start: date | None = None
+    tenancy_end: date | None = None
+    police_registration_no: str | None = Field(default=None, max_length=64)
+    employer_unit: str | None = Field(default=None, max_length=64)
+    permit_no: str | None = Field(default=None, max_length=64)
+    permit_until: date | None = None
+    deposit: Deposit | None = None
+    company_letter_ref: str | None = Field(default=None, max_length=128)
+    applicant: Literal["holder", "owner", "agent"] | None = None
+    authorisation_ref: str | None = Field(default=None, max_length=128)
+    reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("uid", mode="before")
+    @classmethod
+    def _canonical_uid(cls, v: Any) -> str:
+        return normalise_uid(v)
+
+    @model_validator(mode="after")
+    def _window(self) -> "IssueCard":
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class RevokeCard(BaseModel):
+    """Optional body of POST /api/v1/cards/{uid}/revoke."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class HolderOut(BaseModel):
+    name: str
+    unit: str | None
+
+
+class Card(BaseModel):
+    uid: str
+    status: CardStatus
+    card_type: CardType | None
+    holder: HolderOut | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    issued_at: datetime | None
+    updated_at: datetime
+
+
+def card_from_row(row: dict[str, Any]) -> Card:
+    holder = None
+    if row.get("holder_name"):
+        holder = HolderOut(name=row["holder_name"], unit=row.get("holder_unit"))
+    return Card(
+        uid=row["uid"],
+        status=CardStatus(row["status"]),
+        card_type=CardType(row["card_type"]) if row.get("card_type") else None,
+        holder=holder,
+        valid_from=row.get("valid_from"),
+        valid_until=row.get("valid_until"),
+        issued_at=row.get("issued_at"),
+        updated_at=row["updated_at"],
+    )

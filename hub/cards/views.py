@@ -1,0 +1,43 @@
+"""HTTP routes for cards: issue, revoke, list, one card."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from hub.auth import Principal, Role, require
+from hub.cards import service
+from hub.cards.models import Card, IssueCard, RevokeCard
+from protocols.cards import CardStatus
+
+router = APIRouter(prefix="/api/v1/cards", tags=["cards"])
+
+_staff = require(Role.CLERK, Role.SUPERVISOR)
+
+
+@router.post("", status_code=201, response_model=Card)
+def issue_card(request: Request, body: IssueCard, who: Principal = Depends(_staff)) -> Card:
+    return service.issue(request.app.state.store, who.who, body)
+
+
+@router.post("/{uid}/revoke", response_model=Card)
+def revoke_card(
+    request: Request, uid: str, body: RevokeCard | None = Body(default=None), who: Principal = Depends(_staff)
+) -> Card:
+    return service.revoke(request.app.state.store, who.who, uid, body.reason if body else None)
+
+
+@router.get("", response_model=list[Card])
+def list_cards(
+    request: Request,
+    status: CardStatus | None = None,
+    unit: str | None = Query(default=None, max_length=64),
+    limit: int = Query(default=service.DEFAULT_LIMIT, ge=1, le=service.MAX_LIMIT),
+    offset: int = Query(default=0, ge=0),
+    _: Principal = Depends(_staff),
+) -> list[Card]:
+    return service.list_cards(request.app.state.store, status, unit, limit, offset)
+
+
+@router.get("/{uid}", response_model=Card)
+def get_card(request: Request, uid: str, _: Principal = Depends(_staff)) -> Card:
+    return service.get(request.app.state.store, uid)

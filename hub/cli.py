@@ -1,0 +1,118 @@
+"""``gate-hub``: serve the hub, make API tokens, register gates.
+
+Token and gate commands open the database directly (creating it where there is none), so
+they work whether or not the hub is running: SQLite's WAL and busy timeout let both write.
+Secrets are printed once, as the last line, so scripts can take ``| tail -n1``.
+
+More subcommands (the lead's ``demo``): append a function to EXTRA_COMMANDS that takes the
+subparsers object, adds its parser and sets ``func`` (args -> exit code) as a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Sequence
+
+from hub.config import HubConfig
+from hub.db import Store
+from hub.errors import DomainError
+from protocols.configfile import ConfigError, load_toml
+
+#: extra subcommands (e.g. the lead's ``demo``): functions given the subparsers object
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def load_config(path: str) -> HubConfig:
+    return load_toml(path, HubConfig)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+
+    config = load_config(args.config)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(config)
+    uvicorn.run(
+        app, host=config.hub.http_host, port=config.hub.http_port, log_level=args.log_level,
+        timeout_graceful_shutdown=3, proxy_headers=False,
+    )
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from hub.auth import create_token
+
+    config = load_config(args.config)
+    store = Store.open(config.hub.db_path)
+    try:
+        gates = tuple(g.strip() for g in (args.gates or "").split(",") if g.strip())
+        token = create_token(store, args.role, args.name, gates)
+    finally:
+        store.close()
+    limit = f" for gates {', '.join(gates)}" if gates else ""
+    print(f"token for {args.role} {args.name}{limit} (shown once; keep it secret):")
+    print(token)
+    return 0
+
+
+def _gate_add(args: argparse.Namespace) -> int:
+    from hub.gates.service import register_gate
+
+    config = load_config(args.config)
+    store = Store.open(config.hub.db_path)
+    try:
+        key = register_gate(store, args.gate_id, "cli:gate-add", rotate=args.rotate_key)
+    finally:
+        store.close()
+    print(f"gate {args.gate_id} registered; put this in its agent config as [agent] gate_key (shown once):")
+    print(key)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gate-hub", description="gatehouse hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the hub (HTTP API, pages, MQTT client)")
+    serve.add_argument("--config", required=True, help="hub TOML config")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=_serve)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="make a token; printed as the last line")
+    create.add_argument("--role", required=True, help="admin, supervisor, clerk or guard")
+    create.add_argument("--name", required=True, help="who holds it (shown in the audit log)")
+    create.add_argument("--gates", default="", help="comma-separated gate ids a guard may use (default: all)")
+    create.add_argument("--config", required=True)
+    create.set_defaults(func=_token_create)
+
+    gate = sub.add_parser("gate", help="gates").add_subparsers(dest="gate_command", required=True)
+    add = gate.add_parser("add", help="register a gate; prints its command key as the last line")
+    add.add_argument("gate_id")
+    add.add_argument("--rotate-key", action="store_true", help="replace the key of a gate that has one")
+    add.add_argument("--config", required=True)
+    add.set_defaults(func=_gate_add)
+
+    for extra in EXTRA_COMMANDS:
+        extra(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"gate-hub: config error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:
+        print(f"gate-hub: {exc.detail}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

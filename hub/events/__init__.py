@@ -1,0 +1,1 @@
+"""Gate events: what happened at each door, stored once each, shown live."""

@@ -1,0 +1,120 @@
+"""The events table: each gate event stored once, in the order the hub received it.
+
+``seq`` is the hub's own ingest sequence: the id of each server-sent event on the live page,
+so a browser that reconnects with Last-Event-ID gets exactly what it missed. ``event_id`` is
+the gate's id for the event and is UNIQUE: a re-delivered event (the agent's outbox resends
+until acknowledged) is ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlite_utils
+
+from protocols.messages import GateEvent
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    gate_id TEXT NOT NULL,
+    door_id TEXT,
+    reader TEXT,
+    direction TEXT,
+    kind TEXT NOT NULL,
+    uid TEXT,
+    decision TEXT,
+    reason TEXT,
+    at TEXT NOT NULL,
+    at_utc TEXT NOT NULL,
+    acl_rev INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at_utc);
+CREATE INDEX IF NOT EXISTS events_uid ON events (uid);
+"""
+
+MAX_LIMIT = 1000
+
+_SELECT = """
+SELECT e.seq, e.event_id, e.gate_id, e.door_id, e.reader, e.direction, e.kind, e.uid,
+       e.decision, e.reason, e.at, e.received_at, c.holder_name, c.holder_unit, c.card_type
+FROM events e LEFT JOIN cards c ON c.uid = e.uid
+"""
+
+
+def store_event(db: sqlite_utils.Database, event: GateEvent, received: datetime) -> int | None:
+    """Insert ``event`` unless its event_id is already stored; its seq, or None if a repeat."""
+    cur = db.execute(
+        """INSERT OR IGNORE INTO events (event_id, gate_id, door_id, reader, direction, kind, uid,
+               decision, reason, at, at_utc, acl_rev, detail, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            event.event_id,
+            event.gate_id,
+            event.door_id,
+            event.reader,
+            event.direction.value if event.direction else None,
+            event.kind.value,
+            event.uid,
+            event.decision.value if event.decision else None,
+            str(event.reason) if event.reason is not None else None,
+            event.at.isoformat(),
+            event.at.astimezone(timezone.utc).isoformat(),
+            event.acl_rev,
+            json.dumps(event.detail, sort_keys=True),
+            received.astimezone(timezone.utc).isoformat(),
+        ],
+    )
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    holder = None
+    if row["holder_name"]:
+        holder = {"name": row["holder_name"], "unit": row["holder_unit"]}
+    return {
+        "seq": row["seq"],
+        "event_id": row["event_id"],
+        "gate_id": row["gate_id"],
+        "door_id": row["door_id"],
+        "reader": row["reader"],
+        "direction": row["direction"],
+        "kind": row["kind"],
+        "uid": row["uid"],
+        "decision": row["decision"],
+        "reason": row["reason"],
+        "at": row["at"],
+        "received_at": row["received_at"],
+        "holder": holder,
+        "card_type": row["card_type"],
+    }
+
+
+def newest(db: sqlite_utils.Database, limit: int, gate_ids: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Newest first by the time the gate gave (a replayed outbox sorts where it happened)."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    where, args = "", []
+    if gate_ids:
+        where = f"WHERE e.gate_id IN ({','.join('?' * len(gate_ids))})"
+        args = sorted(gate_ids)
+    rows = db.query(f"{_SELECT} {where} ORDER BY e.at_utc DESC, e.seq DESC LIMIT ?", [*args, limit])
+    return [event_view(r) for r in rows]
+
+
+def after(db: sqlite_utils.Database, seq: int, limit: int = 200, gate_ids: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """Events received after ``seq``, oldest first: what a live page missed."""
+    where, args = "WHERE e.seq > ?", [seq]
+    if gate_ids:
+        where += f" AND e.gate_id IN ({','.join('?' * len(gate_ids))})"
+        args += sorted(gate_ids)
+    rows = db.query(f"{_SELECT} {where} ORDER BY e.seq LIMIT ?", [*args, limit])
+    return [event_view(r) for r in rows]
+
+
+def last_seq(db: sqlite_utils.Database) -> int:
+    return list(db.query("SELECT COALESCE(MAX(seq), 0) AS m FROM events"))[0]["m"]

@@ -1,0 +1,1 @@
+"""Gates: their access lists, status and remote open."""

@@ -1,0 +1,293 @@
+"""Each gate's access list: projection, versioned log, and answers to SyncRequests.
+
+THE RULE FOR ANY CODE THAT CHANGES A CARD (issue, revoke, lost, return, scrap, edits):
+inside the same ``store.tx()`` that writes the ``cards`` row, call
+
+    hub.gates.acl.card_changed(db, uid)
+
+It re-projects that one card for every known gate, and for each gate whose entry changes it
+appends one row to ``acl_log`` (gate_id, rev = previous + 1, uid, entry JSON or NULL for a
+removal, checksum after), updates ``acl_state`` (what the gate should hold now) and the
+gate's head in ``acl_head``. Rolled back with the card change, committed with it.
+
+Publication after commit: ``card_changed`` also wakes hub.gates.publisher. Its thread then
+takes the store lock, which the writing transaction holds until it commits or rolls back,
+so it only ever sees committed rows; it publishes every new log row as AclUpdate deltas
+(QoS 1, never retained) on each gate's acl topic, coalesced per gate into consecutive
+ranges of at most CHUNK revisions. Callers do nothing else. A gate that misses a delta sees
+a gap (base_rev is not what it holds) and sends a SyncRequest.
+
+What a gate holds is ``project(card)``: for now every card that is not in stock, for every
+gate (revoked, lost, ... cards stay listed so the gate can say why it denies). Access levels
+(doors, schedules per gate) belong in ``project`` and nowhere else.
+
+Answering a SyncRequest (``answer_sync``):
+- rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
+  from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
+  chunks of CHUNK entries sharing one snapshot_id;
+- otherwise a delta from the gate's rev to the head, coalesced to the latest state per uid
+  (or a snapshot when more than CHUNK uids changed, to keep messages small);
+- already at the head with the same checksum: no answer at all (an empty delta cannot be
+  expressed: a delta needs base_rev < rev).
+A gate the hub has never seen has its list built (``ensure_gate``) before the answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+import sqlite_utils
+
+from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_update
+from protocols.cards import CardStatus, CardType
+from protocols.messages import AclUpdate
+
+CHUNK = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS gates (
+    gate_id TEXT PRIMARY KEY,
+    key_hex TEXT,
+    registered_at TEXT,
+    first_seen_at TEXT NOT NULL,
+    online INTEGER NOT NULL DEFAULT 0,
+    status_at TEXT,
+    status_received_at TEXT,
+    status_json TEXT,
+    reported_rev INTEGER,
+    reported_checksum TEXT,
+    outbox_depth INTEGER,
+    clock_offset_s REAL
+);
+CREATE TABLE IF NOT EXISTS acl_head (
+    gate_id TEXT PRIMARY KEY REFERENCES gates (gate_id),
+    rev INTEGER NOT NULL,
+    checksum TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS acl_state (
+    gate_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (gate_id, uid)
+);
+CREATE TABLE IF NOT EXISTS acl_log (
+    id INTEGER PRIMARY KEY,
+    gate_id TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    entry TEXT,
+    checksum TEXT NOT NULL,
+    bulk INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (gate_id, rev)
+);
+"""
+
+_wakers: set[threading.Event] = set()
+_wakers_lock = threading.Lock()
+
+
+def add_waker(event: threading.Event) -> None:
+    with _wakers_lock:
+        _wakers.add(event)
+
+
+def remove_waker(event: threading.Event) -> None:
+    with _wakers_lock:
+        _wakers.discard(event)
+
+
+def _wake() -> None:
+    with _wakers_lock:
+        for ev in _wakers:
+            ev.set()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def project(card: dict[str, Any]) -> AclEntry | None:
+    """The entry every gate holds for this card row, or None when gates should not list it."""
+    status = CardStatus(card["status"])
+    if status == CardStatus.IN_STOCK or not card.get("card_type"):
+        return None
+    return AclEntry(
+        uid=card["uid"],
+        status=status,
+        card_type=CardType(card["card_type"]),
+        valid_from=card.get("valid_from"),
+        valid_until=card.get("valid_until"),
+    )
+
+
+def _entry_text(entry: AclEntry | None) -> str | None:
+    return None if entry is None else canonical_json(entry).decode()
+
+
+def _entry_of(text: str | None) -> AclEntry | None:
+    return None if text is None else AclEntry.model_validate_json(text)
+
+
+def head(db: sqlite_utils.Database, gate_id: str) -> tuple[int, str]:
+    rows = list(db.query("SELECT rev, checksum FROM acl_head WHERE gate_id = ?", [gate_id]))
+    return (rows[0]["rev"], rows[0]["checksum"]) if rows else (0, EMPTY_CHECKSUM)
+
+
+def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry | None, bulk: bool = False) -> bool:
+    """Make ``gate_id`` hold ``new`` for ``uid``; log it and move the head. False if unchanged."""
+    old_rows = list(db.query("SELECT entry FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid]))
+    old_text = old_rows[0]["entry"] if old_rows else None
+    new_text = _entry_text(new)
+    if old_text == new_text:
+        return False
+    rev, checksum = head(db, gate_id)
+    rev += 1
+    checksum = checksum_update(checksum, _entry_of(old_text), new)
+    if new_text is None:
+        db.execute("DELETE FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid])
+    else:
+        db.execute(
+            "INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?) "
+            "ON CONFLICT (gate_id, uid) DO UPDATE SET entry = excluded.entry",
+            [gate_id, uid, new_text],
+        )
+    db.execute(
+        "INSERT INTO acl_log (gate_id, rev, uid, entry, checksum, bulk) VALUES (?, ?, ?, ?, ?, ?)",
+        [gate_id, rev, uid, new_text, checksum, int(bulk)],
+    )
+    db.execute(
+        "INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, ?, ?) "
+        "ON CONFLICT (gate_id) DO UPDATE SET rev = excluded.rev, checksum = excluded.checksum",
+        [gate_id, rev, checksum],
+    )
+    return True
+
+
+def card_changed(db: sqlite_utils.Database, uid: str) -> int:
+    """Call inside the transaction that changed card ``uid``; returns how many gates changed."""
+    rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
+    entry = project(rows[0]) if rows else None
+    changed = 0
+    for g in db.query("SELECT gate_id FROM gates ORDER BY gate_id"):
+        if _set_entry(db, g["gate_id"], uid, entry):
+            changed += 1
+    if changed:
+        _wake()
+    return changed
+
+
+def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
+    """Register a gate seen for the first time and build its list. True if it was new.
+
+    The build is logged as bulk rows (one per card) that the publisher does not send as
+    deltas: the new gate asks with a SyncRequest and gets a snapshot.
+    """
+    if list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [gate_id])):
+        return False
+    db.execute("INSERT INTO gates (gate_id, first_seen_at) VALUES (?, ?)", [gate_id, _now()])
+    db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, 0, ?)", [gate_id, EMPTY_CHECKSUM])
+    for card in list(db.query("SELECT * FROM cards ORDER BY uid")):
+        entry = project(card)
+        if entry is not None:
+            _set_entry(db, gate_id, card["uid"], entry, bulk=True)
+    return True
+
+
+def snapshot(db: sqlite_utils.Database, gate_id: str, chunk_size: int = CHUNK) -> list[AclUpdate]:
+    rev, checksum = head(db, gate_id)
+    entries = [AclEntry.model_validate_json(r["entry"]) for r in db.query(
+        "SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id]
+    )]
+    parts = [entries[i : i + chunk_size] for i in range(0, len(entries), chunk_size)] or [[]]
+    sid = uuid.uuid4().hex
+    return [
+        AclUpdate(
+            gate_id=gate_id, kind="snapshot", rev=rev, checksum=checksum, upserts=tuple(p),
+            snapshot_id=sid, chunk=i, chunks=len(parts),
+        )
+        for i, p in enumerate(parts)
+    ]
+
+
+@dataclass(frozen=True)
+class LogRow:
+    gate_id: str
+    rev: int
+    uid: str
+    entry: str | None
+    checksum: str
+
+
+def coalesce(gate_id: str, rows: Iterable[LogRow]) -> AclUpdate:
+    """One delta from the rev before the first row to the last row: latest state per uid.
+
+    ``rows`` are one gate's consecutive log rows in rev order.
+    """
+    rows = list(rows)
+    latest: dict[str, str | None] = {}
+    for r in rows:
+        latest[r.uid] = r.entry
+    upserts = tuple(AclEntry.model_validate_json(e) for e in latest.values() if e is not None)
+    removes = tuple(u for u, e in latest.items() if e is None)
+    return AclUpdate(
+        gate_id=gate_id, kind="delta", rev=rows[-1].rev, checksum=rows[-1].checksum,
+        base_rev=rows[0].rev - 1, upserts=upserts, removes=removes,
+    )
+
+
+def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
+    """What to send a gate that says it holds ``rev`` with ``checksum`` (see module docstring)."""
+    ensure_gate(db, gate_id)
+    hrev, hsum = head(db, gate_id)
+    if rev == hrev and checksum == hsum and rev != 0:
+        return []
+    if rev == 0 or rev > hrev:
+        return snapshot(db, gate_id)
+    at = list(db.query("SELECT checksum FROM acl_log WHERE gate_id = ? AND rev = ?", [gate_id, rev]))
+    if not at or at[0]["checksum"] != checksum:
+        return snapshot(db, gate_id)
+    changed = list(db.query(
+        "SELECT COUNT(DISTINCT uid) AS n FROM acl_log WHERE gate_id = ? AND rev > ?", [gate_id, rev]
+    ))[0]["n"]
+    if changed > CHUNK:
+        return snapshot(db, gate_id)
+    rows = [LogRow(gate_id, r["rev"], r["uid"], r["entry"], r["checksum"]) for r in db.query(
+        "SELECT rev, uid, entry, checksum FROM acl_log WHERE gate_id = ? AND rev > ? ORDER BY rev", [gate_id, rev]
+    )]
+    return [coalesce(gate_id, rows)]
+
+
+def log_after(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[str, list[LogRow]]]:
+    """Non-bulk log rows with id > after_id, per gate in rev order, and the highest id seen."""
+    last = after_id
+    per_gate: dict[str, list[LogRow]] = {}
+    for r in db.query(
+        "SELECT id, gate_id, rev, uid, entry, checksum, bulk FROM acl_log WHERE id > ? ORDER BY id", [after_id]
+    ):
+        last = r["id"]
+        if not r["bulk"]:
+            per_gate.setdefault(r["gate_id"], []).append(LogRow(r["gate_id"], r["rev"], r["uid"], r["entry"], r["checksum"]))
+    return last, per_gate
+
+
+def max_log_id(db: sqlite_utils.Database) -> int:
+    return list(db.query("SELECT COALESCE(MAX(id), 0) AS m FROM acl_log"))[0]["m"]
+
+
+def deltas(gate_id: str, rows: list[LogRow], chunk: int = CHUNK) -> list[AclUpdate]:
+    """Rows of one gate as deltas of at most ``chunk`` consecutive revs each."""
+    out: list[AclUpdate] = []
+    run: list[LogRow] = []
+    for r in rows:
+        if run and (r.rev != run[-1].rev + 1 or len(run) >= chunk):
+            out.append(coalesce(gate_id, run))
+            run = []
+        run.append(r)
+    if run:
+        out.append(coalesce(gate_id, run))
+    return out
+

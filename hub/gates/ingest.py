@@ -1,0 +1,65 @@
+"""Gate status and sync requests off MQTT.
+
+Status: kept per gate (online, heartbeat fields, clock offset). An empty retained payload
+(a status topic being cleared) is ignored. Sync: answered on the gate's acl topic after the
+transaction that may have built a new gate's list has committed. Anything malformed or
+speaking for another gate than its topic's is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from hub.db import Store
+from hub.gates import acl, service
+from hub.mqtt import Drops, HubMqtt, HubUnavailable
+from protocols.messages import BadMessage, GateStatus, SyncRequest, parse
+from protocols.topics import BadTopic, gate_topic, parse_gate_topic
+
+log = logging.getLogger(__name__)
+
+
+class GateIngest:
+    def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str) -> None:
+        self.store = store
+        self.mqtt = mqtt
+        self.drops = drops
+        self.site = site
+        self.sync_answers = 0
+
+    def handle_status(self, topic: str, payload: bytes) -> None:
+        if not payload:
+            return
+        try:
+            where = parse_gate_topic(topic)
+            status = parse(GateStatus, payload)
+        except (BadTopic, BadMessage) as exc:
+            self.drops.drop("status", topic, str(exc))
+            return
+        if status.gate_id != where.gate_id:
+            self.drops.drop("status", topic, f"gate_id {status.gate_id!r} is not the topic's gate {where.gate_id!r}")
+            return
+        with self.store.tx() as db:
+            service.apply_status(db, status, datetime.now(timezone.utc))
+
+    def handle_sync(self, topic: str, payload: bytes) -> None:
+        try:
+            where = parse_gate_topic(topic)
+            req = parse(SyncRequest, payload)
+        except (BadTopic, BadMessage) as exc:
+            self.drops.drop("sync", topic, str(exc))
+            return
+        if req.gate_id != where.gate_id:
+            self.drops.drop("sync", topic, f"gate_id {req.gate_id!r} is not the topic's gate {where.gate_id!r}")
+            return
+        with self.store.tx() as db:
+            answer = acl.answer_sync(db, req.gate_id, req.rev, req.checksum)
+        out = gate_topic(self.site, req.gate_id, "acl")
+        try:
+            for update in answer:
+                self.mqtt.publish(out, update.to_bytes(), qos=1, retain=False)
+        except HubUnavailable:
+            log.warning("broker went away while answering %s's sync; it will ask again", req.gate_id)
+            return
+        self.sync_answers += 1

@@ -1,0 +1,69 @@
+"""Publishes committed ACL log rows to the gates, after commit, as soon as they exist.
+
+hub.gates.acl.card_changed wakes this thread from inside the writing transaction; the
+thread then waits for the store lock, which that transaction holds until it ends, so it
+reads only committed rows. It also looks once a second in case a wake was missed. Rows
+written before the hub started are not sent: gates resync with a SyncRequest when they
+(re)connect, and a gate that misses a delta sees the gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from hub.db import Store
+from hub.gates import acl
+from hub.mqtt import HubMqtt, HubUnavailable
+from protocols.topics import gate_topic
+
+log = logging.getLogger(__name__)
+
+
+class AclPublisher:
+    def __init__(self, store: Store, mqtt: HubMqtt, site: str) -> None:
+        self.store = store
+        self.mqtt = mqtt
+        self.site = site
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        with store.read() as db:
+            self._cursor = acl.max_log_id(db)
+        self.published = 0
+
+    def start(self) -> None:
+        acl.add_waker(self._wake)
+        self._thread = threading.Thread(target=self._run, name="acl-publisher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        acl.remove_waker(self._wake)
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.flush()
+            except Exception:
+                log.exception("publishing ACL deltas failed")
+
+    def flush(self) -> None:
+        with self.store.read() as db:
+            last, per_gate = acl.log_after(db, self._cursor)
+        for gate_id, rows in per_gate.items():
+            topic = gate_topic(self.site, gate_id, "acl")
+            for update in acl.deltas(gate_id, rows):
+                try:
+                    self.mqtt.publish(topic, update.to_bytes(), qos=1, retain=False)
+                    self.published += 1
+                except HubUnavailable:
+                    log.warning("broker away: gate %s will resync at rev %d", gate_id, update.rev)
+        self._cursor = last

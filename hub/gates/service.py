@@ -1,0 +1,146 @@
+"""Gates: registration, what their status topic says, remote open.
+
+A gate is known once it is registered (``gate-hub gate add``, which makes its command key)
+or first seen on MQTT; either way its access list is built then. "Online" is what the gate
+last said on its retained status topic (its last will says offline), and a gate silent for
+longer than hub.gate_stale_s is shown offline whatever it last said.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlite_utils
+
+from hub import audit
+from hub.auth import Principal
+from hub.db import Store
+from hub.errors import BadInput, Conflict, Forbidden, NotFound
+from hub.gates import acl
+from protocols.commands import GateCommand, new_key, sign_command
+from protocols.messages import GateStatus
+from protocols.topics import BadTopic, check_name
+
+log = logging.getLogger(__name__)
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+def _name(kind: str, value: str) -> str:
+    try:
+        return check_name(kind, value)
+    except BadTopic as exc:
+        raise BadInput(str(exc), rule=f"bad_{kind}", field=kind) from None
+
+
+def register_gate(store: Store, gate_id: str, who: str, rotate: bool = False) -> str:
+    """Register ``gate_id`` (or give it a new key with ``rotate``); returns the new key, hex.
+
+    The key is stored because the hub signs with it; it is shown once, to the installer.
+    """
+    _name("gate_id", gate_id)
+    key = new_key()
+    with store.tx() as db:
+        acl.ensure_gate(db, gate_id)
+        row = list(db.query("SELECT key_hex FROM gates WHERE gate_id = ?", [gate_id]))[0]
+        if row["key_hex"] and not rotate:
+            raise Conflict(f"gate {gate_id} already has a key; use --rotate-key to replace it", rule="gate_has_key")
+        db.execute(
+            "UPDATE gates SET key_hex = ?, registered_at = COALESCE(registered_at, ?) WHERE gate_id = ?",
+            [key, _iso(datetime.now(timezone.utc)), gate_id],
+        )
+        audit.record(db, who, "rotate_key" if row["key_hex"] else "register", "gate", gate_id)
+    return key
+
+
+def apply_status(db: sqlite_utils.Database, status: GateStatus, received: datetime) -> None:
+    """Keep what a gate's status message says, and when the hub heard it."""
+    acl.ensure_gate(db, status.gate_id)
+    db.execute(
+        """UPDATE gates SET online = ?, status_at = ?, status_received_at = ?, status_json = ?,
+               reported_rev = ?, reported_checksum = ?, outbox_depth = ?, clock_offset_s = ?
+           WHERE gate_id = ?""",
+        [
+            int(status.online),
+            status.at.isoformat(),
+            _iso(received),
+            status.model_dump_json(),
+            status.acl_rev,
+            status.checksum,
+            status.outbox_depth,
+            (received - status.at).total_seconds(),
+            status.gate_id,
+        ],
+    )
+
+
+def is_online(row: dict[str, Any], now: datetime, stale_s: int) -> bool:
+    if not row["online"] or not row["status_received_at"]:
+        return False
+    heard = datetime.fromisoformat(row["status_received_at"])
+    return now - heard <= timedelta(seconds=stale_s)
+
+
+def gate_view(row: dict[str, Any], head: tuple[int, str], now: datetime, stale_s: int) -> dict[str, Any]:
+    status = json.loads(row["status_json"]) if row["status_json"] else {}
+    return {
+        "gate_id": row["gate_id"],
+        "online": is_online(row, now, stale_s),
+        "registered": bool(row["key_hex"]),
+        "last_seen": row["status_received_at"],
+        "status_at": row["status_at"],
+        "acl_rev": row["reported_rev"],
+        "checksum": row["reported_checksum"],
+        "hub_acl_rev": head[0],
+        "in_sync": row["reported_rev"] == head[0] and row["reported_checksum"] == head[1],
+        "outbox_depth": row["outbox_depth"],
+        "clock_offset_s": row["clock_offset_s"],
+        "doors": status.get("doors", {}),
+        "agent_version": status.get("agent_version"),
+        "role": status.get("role", "gate"),
+    }
+
+
+def list_gates(store: Store, stale_s: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    now = now or datetime.now(timezone.utc)
+    with store.read() as db:
+        return [
+            gate_view(row, acl.head(db, row["gate_id"]), now, stale_s)
+            for row in db.query("SELECT * FROM gates ORDER BY gate_id")
+        ]
+
+
+def get_gate(store: Store, gate_id: str, stale_s: int) -> dict[str, Any]:
+    now = datetime.now(timezone.utc)
+    with store.read() as db:
+        rows = list(db.query("SELECT * FROM gates WHERE gate_id = ?", [gate_id]))
+        if not rows:
+            raise NotFound(f"no gate {gate_id}", rule="unknown_gate", field="gate_id")
+        return gate_view(rows[0], acl.head(db, gate_id), now, stale_s)
+
+
+def open_command(store: Store, principal: Principal, gate_id: str, door_id: str, stale_s: int) -> GateCommand:
+    """Check, sign and audit a remote open; the caller publishes the command after this returns."""
+    if not principal.may_use_gate(gate_id):
+        raise Forbidden(f"{principal.who} may not open doors at gate {gate_id}", rule="gate_not_allowed")
+    _name("door_id", door_id)
+    now = datetime.now(timezone.utc)
+    with store.tx() as db:
+        rows = list(db.query("SELECT * FROM gates WHERE gate_id = ?", [gate_id]))
+        if not rows:
+            raise NotFound(f"no gate {gate_id}", rule="unknown_gate", field="gate_id")
+        row = rows[0]
+        if not row["key_hex"]:
+            raise Conflict(f"gate {gate_id} has no command key: run gate-hub gate add {gate_id}", rule="gate_not_registered")
+        if not is_online(row, now, stale_s):
+            raise Conflict(f"gate {gate_id} is offline", rule="gate_offline")
+        doors = json.loads(row["status_json"]).get("doors", {}) if row["status_json"] else {}
+        if doors and door_id not in doors:
+            raise NotFound(f"gate {gate_id} has no door {door_id}", rule="unknown_door", field="door_id")
+        cmd = sign_command(gate_id, door_id, principal.who, row["key_hex"], now)
+        audit.record(db, principal.who, "remote_open", "gate", gate_id, door_id=door_id, nonce=cmd.nonce)
+    return cmd

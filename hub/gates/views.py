@@ -1,0 +1,72 @@
+"""HTTP routes for gates: list, one gate, remote open, and the MQTT health counters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from hub import audit
+from hub.auth import Principal, Role, require
+from hub.errors import Forbidden
+from hub.gates import service
+from hub.mqtt import HubUnavailable
+from protocols.topics import gate_topic
+
+router = APIRouter(prefix="/api/v1", tags=["gates"])
+
+_viewers = require(Role.GUARD, Role.SUPERVISOR, Role.CLERK)
+_openers = require(Role.GUARD, Role.SUPERVISOR)
+
+
+def _stale(request: Request) -> int:
+    return request.app.state.config.hub.gate_stale_s
+
+
+@router.get("/gates")
+def list_gates(request: Request, who: Principal = Depends(_viewers)) -> list[dict]:
+    gates = service.list_gates(request.app.state.store, _stale(request))
+    return [g for g in gates if who.may_use_gate(g["gate_id"])]
+
+
+@router.get("/gates/{gate_id}")
+def get_gate(request: Request, gate_id: str, who: Principal = Depends(_viewers)) -> dict:
+    if not who.may_use_gate(gate_id):
+        raise Forbidden(f"{who.who} may not see gate {gate_id}", rule="gate_not_allowed")
+    return service.get_gate(request.app.state.store, gate_id, _stale(request))
+
+
+@router.post("/gates/{gate_id}/doors/{door_id}/open", status_code=202)
+def open_door(request: Request, gate_id: str, door_id: str, who: Principal = Depends(_openers)) -> dict:
+    """Signed, expiring, single-use command; 202 because the gate's own event confirms it."""
+    state = request.app.state
+    mqtt = state.mqtt
+    if mqtt is None or not mqtt.connected:
+        raise HubUnavailable("the hub is not connected to the MQTT broker; the gate cannot be reached")
+    cmd = service.open_command(state.store, who, gate_id, door_id, _stale(request))
+    try:
+        mqtt.publish(gate_topic(state.config.hub.site, gate_id, "cmd"), cmd.to_bytes(), qos=1, retain=False)
+    except HubUnavailable:
+        with state.store.tx() as db:
+            audit.record(db, who.who, "remote_open_failed", "gate", gate_id, "broker unavailable", nonce=cmd.nonce)
+        raise
+    return {
+        "gate_id": gate_id,
+        "door_id": door_id,
+        "nonce": cmd.nonce,
+        "expires_at": cmd.expires_at.isoformat(),
+        "by": cmd.by,
+    }
+
+
+@router.get("/health/mqtt")
+def mqtt_health(request: Request, _: Principal = Depends(require(Role.SUPERVISOR))) -> dict:
+    state = request.app.state
+    mqtt = state.mqtt
+    return {
+        "connected": bool(mqtt and mqtt.connected),
+        "connects": mqtt.connects if mqtt else 0,
+        "dropped": state.drops.snapshot(),
+        "events_stored": state.event_ingest.stored if state.event_ingest else 0,
+        "events_repeated": state.event_ingest.repeats if state.event_ingest else 0,
+        "acl_updates_published": state.publisher.published if state.publisher else 0,
+        "sync_answers": state.gate_ingest.sync_answers if state.gate_ingest else 0,
+    }

@@ -1,0 +1,189 @@
+"""The hub's one MQTT client.
+
+Services never touch paho: they register a handler per topic filter before ``start`` and
+publish through ``publish``. The client announces the hub on its retained status topic and
+leaves an offline last will there, resubscribes on every (re)connect because a broker
+restart forgets subscriptions, and reconnects by itself.
+
+Publishing after commit: services write inside ``Store.tx()`` and publish only once that
+block has returned, so a message never announces a change that was rolled back. ACL
+changes are published by hub.gates.publisher, which a card change wakes (see
+hub.gates.acl); one-off messages (a remote-open command) are published by the endpoint
+right after its transaction. A handler that raises is logged and the client goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hub.config import MqttSection
+from hub.errors import DomainError
+from protocols.messages import utcnow
+from protocols.topics import hub_status_topic
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], None]
+
+
+class HubUnavailable(DomainError):
+    """The hub cannot reach the broker just now, so a message could not be sent."""
+
+    status = 503
+    rule = "broker_unavailable"
+
+
+@dataclass
+class _Sub:
+    pattern: str
+    qos: int
+    handler: Handler
+
+
+def hub_status_payload(online: bool) -> bytes:
+    return json.dumps({"v": 1, "online": online, "at": utcnow().isoformat()}).encode()
+
+
+class HubMqtt:
+    def __init__(self, config: MqttSection, site: str, client_id: str | None = None) -> None:
+        self.config = config
+        self.site = site
+        self.status_topic = hub_status_topic(site)
+        self._subs: list[_Sub] = []
+        self._connected = threading.Event()
+        self._started = False
+        self.connects = 0
+        cid = config.client_id or client_id or f"gatehouse-hub-{site}"
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+        self.client.max_inflight_messages_set(100)
+        self.client.max_queued_messages_set(10_000)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=15)
+        if config.username:
+            pw = config.password.get_secret_value() if config.password else None
+            self.client.username_pw_set(config.username, pw)
+        if config.tls:
+            self.client.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+        self.client.will_set(self.status_topic, hub_status_payload(False), qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+        self._sub_mid: int | None = None
+
+    # -- registration -------------------------------------------------------------------
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
+        """Call ``handler(topic, payload)`` on the network thread for each matching message."""
+        self._subs.append(_Sub(pattern, qos, handler))
+        self.client.message_callback_add(pattern, self._dispatch(handler))
+        if self._connected.is_set():
+            self.client.subscribe(pattern, qos)
+
+    def _dispatch(self, handler: Handler) -> Callable:
+        def call(_client, _userdata, msg) -> None:
+            try:
+                handler(msg.topic, msg.payload)
+            except Exception:  # one bad message must never stop the hub
+                log.exception("handler for %s failed", msg.topic)
+
+        return call
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background; paho keeps reconnecting while the broker is away."""
+        self._started = True
+        self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        if self._connected.is_set():
+            info = self.client.publish(self.status_topic, hub_status_payload(False), qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=2)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._connected.clear()
+
+    def wait_connected(self, timeout: float = 5.0) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    # -- publishing -----------------------------------------------------------------------
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        """Queue a message; raise HubUnavailable when the broker is not connected.
+
+        Refusing while disconnected (instead of letting paho queue) keeps a guard from being
+        told a gate was opened when the command is sitting in a queue.
+        """
+        if not self._connected.is_set():
+            raise HubUnavailable("the hub is not connected to the MQTT broker")
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise HubUnavailable(f"publish failed: {paho.error_string(info.rc)}")
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT connect refused: %s", reason_code)
+            return
+        self.connects += 1
+        client.publish(self.status_topic, hub_status_payload(True), qos=1, retain=True)
+        log.info("MQTT connected to %s:%s", self.config.host, self.config.port)
+        if not self._subs:
+            self._connected.set()
+            return
+        # "connected" means ready: set once the broker has acknowledged every subscription
+        _rc, self._sub_mid = client.subscribe([(s.pattern, s.qos) for s in self._subs])
+
+    def _on_subscribe(self, _client, _userdata, mid, reason_codes, _properties) -> None:
+        if mid != self._sub_mid:
+            return
+        failed = [rc for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("the broker refused %d of the hub's subscriptions: %s", len(failed), failed)
+        self._connected.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self._connected.clear()
+        if self._started:
+            log.warning("MQTT disconnected (%s); reconnecting", reason_code)
+
+    def _on_message(self, _client, _userdata, msg) -> None:
+        log.debug("unhandled MQTT message on %s", msg.topic)
+
+
+class Drops:
+    """Messages the hub refused, counted per topic channel and reason, for /api/v1/health/mqtt.
+
+    Refusing is logged (topic and reason, never the payload: it may carry anything).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.last: dict[str, str] = {}
+
+    def drop(self, channel: str, topic: str, reason: str) -> None:
+        with self._lock:
+            self.counts[channel] = self.counts.get(channel, 0) + 1
+            self.last[channel] = reason
+        log.warning("dropped message on %s: %s", topic, reason)
+
+    def snapshot(self) -> dict[str, object]:
+        with self._lock:
+            return {"total": sum(self.counts.values()), "by_channel": dict(self.counts), "last_reason": dict(self.last)}

@@ -1,0 +1,1 @@
+"""Units, households and people; the confidential household file; bulk import."""

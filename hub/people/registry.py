@@ -1,0 +1,363 @@
+"""Units, households and people: the register the card centre issues against.
+
+A unit is a place (building, floor, room); a household is who lives there from a move-in
+date until a move-out; people belong to a household by role. The same input models check
+a form, an API body and an import row, so every way in refuses the same things with the
+same field names.
+
+ID document numbers are confidential: lists and searches show only their last four
+characters; the whole record is in the household file (hub.people.files).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from hub import audit
+from hub.db import Store
+from hub.errors import BadInput, Conflict, NotFound
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS units (
+    code TEXT PRIMARY KEY,
+    building TEXT NOT NULL,
+    floor INTEGER NOT NULL,
+    room TEXT NOT NULL,
+    area_m2 REAL,
+    owner_kind TEXT NOT NULL DEFAULT 'person',
+    handed_over INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS households (
+    id INTEGER PRIMARY KEY,
+    unit_code TEXT NOT NULL REFERENCES units (code),
+    name TEXT,
+    move_in_date TEXT,
+    move_out_date TEXT,
+    notes TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS households_unit ON households (unit_code);
+CREATE TABLE IF NOT EXISTS people (
+    id INTEGER PRIMARY KEY,
+    household_id INTEGER REFERENCES households (id),
+    unit_code TEXT REFERENCES units (code),
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    phone TEXT,
+    email TEXT,
+    id_doc_no TEXT,
+    photo_id TEXT,
+    tenancy_start TEXT,
+    tenancy_end TEXT,
+    police_registration_no TEXT,
+    employer_household_id INTEGER REFERENCES households (id),
+    permit_no TEXT,
+    permit_until TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS people_unit ON people (unit_code);
+CREATE INDEX IF NOT EXISTS people_name ON people (name);
+"""
+
+
+class PersonRole(StrEnum):
+    OWNER = "owner"
+    FAMILY = "family"
+    TENANT = "tenant"
+    DOMESTIC_HELPER = "domestic_helper"
+    VISITOR = "visitor"
+    RENOVATION_WORKER = "renovation_worker"
+
+
+#: roles that live in (or work for) a household of a unit
+HOUSEHOLD_ROLES = {PersonRole.OWNER, PersonRole.FAMILY, PersonRole.TENANT, PersonRole.DOMESTIC_HELPER}
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOC = re.compile(r"^[0-9A-Za-z]{4,30}$")
+_NAME_PART = re.compile(r"^[0-9A-Za-z]{1,8}$")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def unit_code(building: str, floor: int, room: str) -> str:
+    """The estate's way of writing a unit: building-floor-room, floor as two digits (A-12-03)."""
+    return f"{building}-{floor:02d}-{room}"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UnitIn(_In):
+    building: str = Field(min_length=1, max_length=8)
+    floor: int = Field(ge=-5, le=200)
+    room: str = Field(min_length=1, max_length=8)
+    area_m2: float | None = Field(default=None, gt=0, le=10_000)
+    owner_kind: str = "person"
+    handed_over: bool = True
+    move_in_date: date | None = None
+    household_name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("building", "room")
+    @classmethod
+    def _plain(cls, v: str) -> str:
+        if not _NAME_PART.match(v):
+            raise ValueError("letters and digits only")
+        return v.upper()
+
+    @field_validator("owner_kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in ("person", "company"):
+            raise ValueError("must be person or company")
+        return v
+
+    @property
+    def code(self) -> str:
+        return unit_code(self.building, self.floor, self.room)
+
+
+class PersonIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    role: PersonRole
+    unit: str | None = Field(default=None, max_length=64, validate_default=True)
+    phone: str | None = None
+    email: str | None = None
+    id_doc_no: str | None = None
+    tenancy_start: date | None = None
+    tenancy_end: date | None = None
+    police_registration_no: str | None = Field(default=None, max_length=64)
+    employer_unit: str | None = Field(default=None, max_length=64)
+    permit_no: str | None = Field(default=None, max_length=64)
+    permit_until: date | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v and not _PHONE.match(v):
+            raise ValueError("a phone number is digits, spaces or dashes, optionally after +")
+        return v or None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v and not _EMAIL.match(v):
+            raise ValueError("not an email address")
+        return v or None
+
+    @field_validator("id_doc_no")
+    @classmethod
+    def _doc(cls, v: str | None) -> str | None:
+        if v and not _DOC.match(v):
+            raise ValueError("4 to 30 letters and digits")
+        return v.upper() if v else None
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_by_role(cls, v: str | None, info: ValidationInfo) -> str | None:
+        role = info.data.get("role")
+        if role in HOUSEHOLD_ROLES and not v:
+            raise ValueError(f"a {role.value} belongs to a unit: unit is required")
+        return v.upper() if v else None
+
+    @field_validator("employer_unit")
+    @classmethod
+    def _upper(cls, v: str | None) -> str | None:
+        return v.upper() if v else None
+
+    @field_validator("tenancy_end")
+    @classmethod
+    def _tenancy_order(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("tenancy_start")
+        if v and start and v < start:
+            raise ValueError("tenancy_end is before tenancy_start")
+        return v
+
+
+def _unit_row(db: sqlite_utils.Database, code: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM units WHERE code = ?", [code]))
+    return rows[0] if rows else None
+
+
+def current_household(db: sqlite_utils.Database, code: str) -> dict[str, Any] | None:
+    rows = list(db.query(
+        "SELECT * FROM households WHERE unit_code = ? AND move_out_date IS NULL ORDER BY id DESC LIMIT 1", [code]))
+    return rows[0] if rows else None
+
+
+def insert_unit(db: sqlite_utils.Database, who: str, unit: UnitIn) -> str:
+    """Inside the caller's transaction (the importer adds many in one)."""
+    code = unit.code
+    if _unit_row(db, code) is not None:
+        raise Conflict(f"unit {code} is already registered", rule="unit_exists", field="room")
+    db["units"].insert({
+        "code": code, "building": unit.building, "floor": unit.floor, "room": unit.room, "area_m2": unit.area_m2,
+        "owner_kind": unit.owner_kind, "handed_over": int(unit.handed_over), "created_at": _now(),
+    })
+    audit.record(db, who, "create", "unit", code)
+    if unit.move_in_date or unit.household_name:
+        insert_household(db, who, code, unit.move_in_date, unit.household_name)
+    return code
+
+
+def insert_household(db: sqlite_utils.Database, who: str, code: str, move_in: date | None,
+                     name: str | None = None, notes: str | None = None) -> int:
+    if _unit_row(db, code) is None:
+        raise NotFound(f"no unit {code}", rule="unknown_unit", field="unit")
+    if current_household(db, code) is not None:
+        raise Conflict(f"unit {code} already has a household living in it", rule="household_exists", field="unit")
+    table = db["households"]
+    table.insert({"unit_code": code, "name": name, "move_in_date": move_in.isoformat() if move_in else None,
+                  "notes": notes, "created_at": _now()})
+    audit.record(db, who, "create", "household", str(table.last_pk), unit=code)
+    return table.last_pk
+
+
+def insert_person(db: sqlite_utils.Database, who: str, person: PersonIn) -> int:
+    household_id = employer_id = None
+    if person.unit:
+        if _unit_row(db, person.unit) is None:
+            raise NotFound(f"no unit {person.unit}", rule="unknown_unit", field="unit")
+    if person.role in HOUSEHOLD_ROLES:
+        hh = current_household(db, person.unit)
+        if hh is None:
+            if person.role == PersonRole.DOMESTIC_HELPER:
+                raise NotFound(f"no household lives in unit {person.unit} to employ a helper",
+                               rule="unknown_household", field="unit")
+            household_id = insert_household(db, who, person.unit, None)
+        else:
+            household_id = hh["id"]
+    if person.role == PersonRole.DOMESTIC_HELPER:
+        employer = person.employer_unit or person.unit
+        hh = current_household(db, employer) if employer else None
+        if hh is None:
+            raise NotFound(f"no household lives in unit {employer}", rule="unknown_household", field="employer_unit")
+        employer_id = hh["id"]
+    now = _now()
+    table = db["people"]
+    table.insert({
+        "household_id": household_id, "unit_code": person.unit, "name": person.name, "role": person.role.value,
+        "phone": person.phone, "email": person.email, "id_doc_no": person.id_doc_no,
+        "tenancy_start": person.tenancy_start.isoformat() if person.tenancy_start else None,
+        "tenancy_end": person.tenancy_end.isoformat() if person.tenancy_end else None,
+        "police_registration_no": person.police_registration_no, "employer_household_id": employer_id,
+        "permit_no": person.permit_no, "permit_until": person.permit_until.isoformat() if person.permit_until else None,
+        "created_at": now, "updated_at": now,
+    })
+    audit.record(db, who, "create", "person", str(table.last_pk), unit=person.unit, role=person.role.value)
+    return table.last_pk
+
+
+def add_unit(store: Store, who: str, unit: UnitIn) -> dict[str, Any]:
+    with store.tx() as db:
+        code = insert_unit(db, who, unit)
+        return get_unit_in(db, code)
+
+
+def add_person(store: Store, who: str, person: PersonIn) -> dict[str, Any]:
+    with store.tx() as db:
+        pid = insert_person(db, who, person)
+        return public_person(_person_row(db, pid))
+
+
+def move_out(store: Store, who: str, household_id: int, on: date, reason: str | None = None) -> None:
+    with store.tx() as db:
+        rows = list(db.query("SELECT * FROM households WHERE id = ?", [household_id]))
+        if not rows:
+            raise NotFound(f"no household {household_id}", rule="unknown_household")
+        if rows[0]["move_out_date"]:
+            raise Conflict("the household has already moved out", rule="already_moved_out")
+        db["households"].update(household_id, {"move_out_date": on.isoformat()})
+        audit.record(db, who, "move_out", "household", str(household_id), reason, on=on.isoformat())
+
+
+def mask(doc: str | None) -> str | None:
+    return None if not doc else "*" * max(0, len(doc) - 4) + doc[-4:]
+
+
+def public_person(row: dict[str, Any]) -> dict[str, Any]:
+    """A person as lists and searches show them: the ID document masked."""
+    out = dict(row)
+    out["id_doc_no"] = mask(row.get("id_doc_no"))
+    out["has_photo"] = bool(row.get("photo_id"))
+    out.pop("photo_id", None)
+    return out
+
+
+def _person_row(db: sqlite_utils.Database, pid: int) -> dict[str, Any]:
+    rows = list(db.query("SELECT * FROM people WHERE id = ?", [pid]))
+    if not rows:
+        raise NotFound(f"no person {pid}", rule="unknown_person", field="person_id")
+    return rows[0]
+
+
+def get_person(store: Store, pid: int) -> dict[str, Any]:
+    with store.read() as db:
+        return public_person(_person_row(db, pid))
+
+
+def photo_of(store: Store, pid: int) -> str | None:
+    with store.read() as db:
+        return _person_row(db, pid)["photo_id"]
+
+
+def set_photo(store: Store, who: str, pid: int, photo_id: str) -> None:
+    with store.tx() as db:
+        _person_row(db, pid)
+        db["people"].update(pid, {"photo_id": photo_id, "updated_at": _now()})
+        audit.record(db, who, "photo", "person", str(pid), photo_id=photo_id)
+
+
+def get_unit_in(db: sqlite_utils.Database, code: str) -> dict[str, Any]:
+    row = _unit_row(db, code)
+    if row is None:
+        raise NotFound(f"no unit {code}", rule="unknown_unit", field="unit")
+    hh = current_household(db, code)
+    row["household_id"] = hh["id"] if hh else None
+    row["move_in_date"] = hh["move_in_date"] if hh else None
+    return row
+
+
+def get_unit(store: Store, code: str) -> dict[str, Any]:
+    with store.read() as db:
+        unit = get_unit_in(db, code.strip().upper())
+        unit["people"] = [public_person(r) for r in db.query(
+            "SELECT * FROM people WHERE unit_code = ? ORDER BY role, name", [unit["code"]])]
+        unit["cards"] = list(db.query(
+            "SELECT uid, status, card_type, holder_name, valid_until FROM cards WHERE holder_unit = ? ORDER BY uid",
+            [unit["code"]])) if db["cards"].exists() else []
+    return unit
+
+
+def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
+    """One box for the clerk: a unit code, a name, a phone number or a card UID."""
+    text = (q or "").strip()
+    if not text:
+        raise BadInput("type part of a name, a unit, a phone number or a card UID", field="q")
+    if len(text) > 100:
+        raise BadInput("the search is too long", field="q")
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    limit = max(1, min(limit, 100))
+    with store.read() as db:
+        units = list(db.query(
+            "SELECT code, building, floor, room FROM units WHERE code LIKE ? ESCAPE '\\' ORDER BY code LIMIT ?",
+            [like.upper(), limit]))
+        people = [public_person(r) for r in db.query(
+            "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' OR unit_code LIKE ? ESCAPE '\\' "
+            "OR phone LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", [like, like.upper(), like, limit])]
+        cards = list(db.query(
+            "SELECT uid, status, card_type, holder_name, holder_unit, valid_until FROM cards "
+            "WHERE uid LIKE ? ESCAPE '\\' OR holder_name LIKE ? ESCAPE '\\' OR holder_unit LIKE ? ESCAPE '\\' "
+            "ORDER BY uid LIMIT ?", [like.upper(), like, like.upper(), limit])) if db["cards"].exists() else []
+    return {"units": units, "people": people, "cards": cards}

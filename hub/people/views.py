@@ -1,0 +1,120 @@
+"""HTTP routes for units, people, photos, the household file and bulk import.
+
+Roles: the clerk and supervisor keep the register; a household file opens only for the
+supervisor (admin always) with a reason; a holder's photo is shown to any staff role,
+guards included (they compare the face at the gate), and to nobody without a token.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub import photos
+from hub.auth import Principal, Role, require
+from hub.errors import NotFound
+from hub.people import files, importer, registry
+from hub.people.registry import PersonIn, UnitIn
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+_staff = require(Role.CLERK, Role.SUPERVISOR)
+_any_staff = require(Role.CLERK, Role.SUPERVISOR, Role.GUARD)
+_manager = require(Role.SUPERVISOR)
+
+
+class FileRead(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=1000)
+
+
+class MoveOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date
+    reason: str | None = Field(default=None, max_length=500)
+
+
+def photo_dir(request: Request):
+    cfg = request.app.state.config.hub
+    return photos.photo_dir_of(cfg.db_path, cfg.photo_dir)
+
+
+@router.post("/units", status_code=201)
+def add_unit(request: Request, body: UnitIn, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.add_unit(request.app.state.store, who.who, body)
+
+
+@router.get("/units/{code}")
+def get_unit(request: Request, code: str, _: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.get_unit(request.app.state.store, code)
+
+
+@router.post("/people", status_code=201)
+def add_person(request: Request, body: PersonIn, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.add_person(request.app.state.store, who.who, body)
+
+
+@router.get("/people/{pid}")
+def get_person(request: Request, pid: int, _: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.get_person(request.app.state.store, pid)
+
+
+@router.get("/search")
+def search(request: Request, q: str = Query(default="", max_length=100), _: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.search(request.app.state.store, q)
+
+
+@router.post("/people/{pid}/photo", status_code=201)
+async def upload_photo(request: Request, pid: int, photo: UploadFile = File(...),
+                       who: Principal = Depends(_staff)) -> dict[str, Any]:
+    registry.get_person(request.app.state.store, pid)  # 404 before reading a body for nobody
+    data = await photo.read(photos.MAX_BYTES + 1)
+    stored = photos.store_photo(photo_dir(request), data, photo.content_type)
+    registry.set_photo(request.app.state.store, who.who, pid, stored.photo_id)
+    return {"person_id": pid, "content_type": stored.content_type, "width": stored.width, "height": stored.height,
+            "size": stored.size}
+
+
+@router.get("/people/{pid}/photo")
+def get_photo(request: Request, pid: int, _: Principal = Depends(_any_staff)) -> FileResponse:
+    photo_id = registry.photo_of(request.app.state.store, pid)
+    if not photo_id:
+        raise NotFound("this person has no photo yet", rule="no_photo")
+    path, ctype = photos.photo_path(photo_dir(request), photo_id)
+    return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/households/{household_id}/file")
+def read_file(request: Request, household_id: int, body: FileRead, who: Principal = Depends(_manager)) -> dict[str, Any]:
+    """POST, not GET: reading the file writes its record, and the reason is in the body (not in logs)."""
+    return files.read_household_file(request.app.state.store, who, household_id, body.reason)
+
+
+@router.get("/households/{household_id}/reads")
+def file_reads(request: Request, household_id: int, _: Principal = Depends(_manager)) -> list[dict[str, Any]]:
+    return files.reads_of(request.app.state.store, household_id)
+
+
+@router.post("/households/{household_id}/move-out")
+def move_out(request: Request, household_id: int, body: MoveOut, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    registry.move_out(request.app.state.store, who.who, household_id, body.on, body.reason)
+    return {"household_id": household_id, "move_out_date": body.on.isoformat()}
+
+
+@router.post("/import/{kind}")
+async def bulk_import(request: Request, kind: str, file: UploadFile = File(...), dry_run: bool = Query(default=True),
+                      who: Principal = Depends(_staff)) -> JSONResponse:
+    """Dry run by default; a real run with any bad row imports nothing and answers 422."""
+    data = await file.read(importer.MAX_BYTES + 1)
+    rep = importer.run_import(request.app.state.store, who.who, kind, data, file.filename or "", dry_run)
+    status = 200 if rep.ok or dry_run else 422
+    body = rep.as_dict()
+    if not rep.ok:
+        body.update(error="import_rows_invalid", detail=f"{len(rep.errors)} problem(s); nothing was imported")
+    return JSONResponse(body, status_code=status)

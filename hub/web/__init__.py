@@ -1,0 +1,1 @@
+"""Browser pages: the login page and the guard's live entry page."""

@@ -1,0 +1,196 @@
+"""ACL to the gates: deltas after each card change, and answers to SyncRequests."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import httpx
+
+from hub.db import Store
+from hub.gates import acl
+from hub.gates.service import register_gate
+from protocols.acl import EMPTY_CHECKSUM, AclEntry, checksum_of
+from protocols.messages import AclUpdate, GateStatus, SyncRequest, parse
+from protocols.topics import gate_topic
+from tests.rigs.wait import wait_for
+
+CARD = {"uid": "0A0012AB34", "card_type": "owner", "holder": {"name": "Li Wei", "unit": "A-12-03"}}
+
+
+def _sync(peer, site, gate, rev, checksum):
+    req = SyncRequest(gate_id=gate, rev=rev, checksum=checksum, at=datetime.now(timezone.utc))
+    peer.publish(gate_topic(site, gate, "sync"), req.to_bytes())
+
+
+def _updates(peer, n, what):
+    return [parse(AclUpdate, peer.next(what=what)[1]) for _ in range(n)]
+
+
+def _snapshot(peer, what) -> list[AclUpdate]:
+    first = _updates(peer, 1, what)[0]
+    assert first.kind == "snapshot", first
+    rest = _updates(peer, first.chunks - 1, what + " (more chunks)")
+    chunks = [first, *rest]
+    assert {c.snapshot_id for c in chunks} == {first.snapshot_id}
+    assert sorted(c.chunk for c in chunks) == list(range(first.chunks))
+    return chunks
+
+
+def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer):
+    site = hub.site
+    register_gate(hub.store, "north", "test")
+    gate = peer()
+    gate.subscribe(gate_topic(site, "north", "acl"))
+    http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
+
+    assert http.post("/api/v1/cards", json=CARD).status_code == 201
+    issued = parse(AclUpdate, gate.next(what="the issue delta")[1])
+    active = AclEntry(uid="0A0012AB34", status="active", card_type="owner")
+    assert (issued.kind, issued.base_rev, issued.rev) == ("delta", 0, 1)
+    assert issued.upserts == (active,) and issued.removes == ()
+    assert issued.checksum == checksum_of([active])
+
+    t0 = time.monotonic()
+    assert http.post("/api/v1/cards/0A0012AB34/revoke").status_code == 200
+    revoked_update = parse(AclUpdate, gate.next(timeout=1.0, what="the revoke delta within a second")[1])
+    assert time.monotonic() - t0 < 1.0
+    revoked = AclEntry(uid="0A0012AB34", status="revoked", card_type="owner")
+    assert (revoked_update.base_rev, revoked_update.rev) == (1, 2)
+    assert revoked_update.upserts == (revoked,)
+    assert revoked_update.checksum == checksum_of([revoked])
+
+    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B"}).status_code == 201
+    third = parse(AclUpdate, gate.next(what="the second card's delta")[1])
+    assert (third.base_rev, third.rev) == (2, 3)
+    head_sum = third.checksum
+    second = AclEntry(uid="0B0B", status="active", card_type="owner")
+    assert head_sum == checksum_of([revoked, second])
+
+    # rev 0: the whole list, whose union has the head's checksum
+    _sync(gate, site, "north", 0, EMPTY_CHECKSUM)
+    chunks = _snapshot(gate, "a snapshot for rev 0")
+    entries = [e for c in chunks for e in c.upserts]
+    assert {c.rev for c in chunks} == {3}
+    assert sorted(e.uid for e in entries) == ["0A0012AB34", "0B0B"]
+    assert checksum_of(entries) == head_sum == chunks[0].checksum
+
+    # an old rev with its right checksum: one coalesced delta (latest state per uid)
+    _sync(gate, site, "north", 1, checksum_of([active]))
+    delta = parse(AclUpdate, gate.next(what="a delta from rev 1")[1])
+    assert (delta.kind, delta.base_rev, delta.rev, delta.checksum) == ("delta", 1, 3, head_sum)
+    assert sorted(delta.upserts, key=lambda e: e.uid) == [revoked, second]
+
+    # the right rev with the wrong checksum, and a rev ahead of the hub: a snapshot
+    _sync(gate, site, "north", 3, "f" * 64)
+    assert checksum_of(e for c in _snapshot(gate, "a snapshot after a bad checksum") for e in c.upserts) == head_sum
+    _sync(gate, site, "north", 9, head_sum)
+    assert _snapshot(gate, "a snapshot for a rev ahead")[0].rev == 3
+
+    # already current: no answer
+    _sync(gate, site, "north", 3, head_sum)
+    gate.nothing(0.5)
+
+
+def test_a_gate_seen_first_gets_its_list_built(hub, peer):
+    site = hub.site
+    http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
+    for uid in ("01", "02"):
+        assert http.post("/api/v1/cards", json={**CARD, "uid": uid}).status_code == 201
+    gate = peer()
+    gate.subscribe(gate_topic(site, "south", "acl"))
+    _sync(gate, site, "south", 0, EMPTY_CHECKSUM)
+    chunks = _snapshot(gate, "the new gate's snapshot")
+    entries = [e for c in chunks for e in c.upserts]
+    assert sorted(e.uid for e in entries) == ["01", "02"]
+    assert checksum_of(entries) == chunks[0].checksum
+    # and from now on it gets deltas too
+    assert http.post("/api/v1/cards/01/revoke").status_code == 200
+    d = parse(AclUpdate, gate.next(what="a delta for the new gate")[1])
+    assert d.kind == "delta" and d.base_rev == chunks[0].rev and d.upserts[0].status == "revoked"
+
+
+def test_a_gate_seen_by_its_status_gets_deltas(hub, peer):
+    site = hub.site
+    gate = peer()
+    gate.subscribe(gate_topic(site, "east", "acl"))
+    status = GateStatus(gate_id="east", online=True, at=datetime.now(timezone.utc))
+    gate.publish(gate_topic(site, "east", "status"), status.to_bytes(), retain=True)
+    http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
+    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "east"], what="gate east known")
+    assert http.post("/api/v1/cards", json=CARD).status_code == 201
+    d = parse(AclUpdate, gate.next(what="east's delta")[1])
+    assert d.gate_id == "east" and d.rev == 1
+    gate.publish(gate_topic(site, "east", "status"), b"", retain=True)
+
+
+def test_big_lists_come_in_chunks_and_big_gaps_as_snapshots(tmp_path):
+    store = Store.open(tmp_path / "hub.db")
+    now = datetime.now(timezone.utc).isoformat()
+    with store.tx() as db:
+        acl.ensure_gate(db, "north")
+        for i in range(1201):
+            db["cards"].insert({"uid": f"{i:08X}", "status": "active", "card_type": "owner", "created_at": now,
+                                "updated_at": now})
+            acl.card_changed(db, f"{i:08X}")
+        rev, head_sum = acl.head(db, "north")
+        assert rev == 1201
+        chunks = acl.answer_sync(db, "north", 0, EMPTY_CHECKSUM)
+        assert [len(c.upserts) for c in chunks] == [500, 500, 201]
+        assert {c.chunks for c in chunks} == {3} and len({c.snapshot_id for c in chunks}) == 1
+        assert checksum_of(e for c in chunks for e in c.upserts) == head_sum
+        # 700 cards changed since rev 500: too many for one delta, so a snapshot
+        at_500 = list(db.query("SELECT checksum FROM acl_log WHERE gate_id='north' AND rev=500"))[0]["checksum"]
+        assert acl.answer_sync(db, "north", 500, at_500)[0].kind == "snapshot"
+        at_1200 = list(db.query("SELECT checksum FROM acl_log WHERE gate_id='north' AND rev=1200"))[0]["checksum"]
+        (d,) = acl.answer_sync(db, "north", 1200, at_1200)
+        assert (d.kind, d.base_rev, d.rev, d.checksum) == ("delta", 1200, 1201, head_sum)
+        # a rev the hub has no log for (a gate from another hub's database)
+        assert acl.answer_sync(db, "north", 5000, head_sum)[0].kind == "snapshot"
+    store.close()
+
+
+def test_deltas_split_into_consecutive_runs():
+    rows = [acl.LogRow("g", r, f"{r:02X}", None, "0" * 64) for r in range(1, 8)]
+    out = acl.deltas("g", rows, chunk=3)
+    assert [(d.base_rev, d.rev) for d in out] == [(0, 3), (3, 6), (6, 7)]
+    assert out[0].removes == ("01", "02", "03")
+
+
+def test_a_rolled_back_change_leaves_no_log(tmp_path):
+    store = Store.open(tmp_path / "hub.db")
+    with store.tx() as db:
+        acl.ensure_gate(db, "north")
+    try:
+        with store.tx() as db:
+            now = datetime.now(timezone.utc).isoformat()
+            db["cards"].insert({"uid": "AA", "status": "active", "card_type": "owner", "created_at": now, "updated_at": now})
+            acl.card_changed(db, "AA")
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with store.read() as db:
+        assert acl.head(db, "north") == (0, EMPTY_CHECKSUM)
+        assert acl.max_log_id(db) == 0
+    store.close()
+
+
+def test_a_revocation_reaches_every_gate_within_a_second(hub, peer):
+    gates = ("north", "south", "east")
+    listener = peer()
+    for g in gates:
+        register_gate(hub.store, g, "test")
+        listener.subscribe(gate_topic(hub.site, g, "acl"))
+    http = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
+    assert http.post("/api/v1/cards", json=CARD).status_code == 201
+    assert {topic for topic, _ in (listener.next(what="issue deltas") for _ in gates)} == {
+        gate_topic(hub.site, g, "acl") for g in gates}
+    t0 = time.monotonic()
+    assert http.post("/api/v1/cards/0A0012AB34/revoke").status_code == 200
+    got = {}
+    for _ in gates:
+        topic, payload = listener.next(timeout=1.0, what="a revoke delta within a second")
+        got[topic] = parse(AclUpdate, payload)
+    assert time.monotonic() - t0 < 1.0
+    assert {u.gate_id for u in got.values()} == set(gates)
+    assert all(u.upserts[0].status == "revoked" and u.rev == 2 for u in got.values())
