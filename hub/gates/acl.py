@@ -24,12 +24,15 @@ gate (revoked, lost, ... cards stay listed so the gate can say why it denies). A
 Answering a SyncRequest (``answer_sync``):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
   from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
-  chunks of CHUNK entries sharing one snapshot_id;
+  chunks of CHUNK entries sharing one snapshot_id (for a gate ahead of the hub, restored
+  from a backup, the head is first renumbered past the gate's rev: ``_jump_head``);
 - otherwise a delta from the gate's rev to the head, coalesced to the latest state per uid
   (or a snapshot when more than CHUNK uids changed, to keep messages small);
 - already at the head with the same checksum: no answer at all (an empty delta cannot be
   expressed: a delta needs base_rev < rev).
 A gate the hub has never seen has its list built (``ensure_gate``) before the answer.
+Heartbeats are checked the same way (``reconcile``), so a gate that never reconnects still
+gets repaired.
 """
 
 from __future__ import annotations
@@ -239,16 +242,51 @@ def coalesce(gate_id: str, rows: Iterable[LogRow]) -> AclUpdate:
     )
 
 
+def _jump_head(db: sqlite_utils.Database, gate_id: str, past: int) -> None:
+    """Number the gate's list above ``past``.
+
+    A gate ahead of the hub means the hub's database was restored from a backup. The gate
+    rightly ignores anything numbered at or below what it holds (an old snapshot arriving
+    late must not un-revoke a card), so the hub's numbering jumps past the gate's instead.
+    Revisions skipped this way have no log rows: a gate claiming one gets a snapshot.
+    """
+    db.execute("UPDATE acl_head SET rev = ? WHERE gate_id = ?", [past + 1, gate_id])
+
+
+def _consistent(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> bool:
+    """Could a gate holding ``rev`` with ``checksum`` have got there from this hub's log?"""
+    hrev, hsum = head(db, gate_id)
+    if rev == 0 or rev > hrev:
+        return False
+    if rev == hrev:
+        return checksum == hsum
+    at = list(db.query("SELECT checksum FROM acl_log WHERE gate_id = ? AND rev = ?", [gate_id, rev]))
+    return bool(at) and at[0]["checksum"] == checksum
+
+
+def reconcile(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
+    """Heartbeat check: a snapshot for a gate whose list cannot be the hub's, else nothing.
+
+    A gate behind the head with a consistent checksum is only waiting for deltas in flight;
+    a gate ahead of the hub, or with a list that differs, would otherwise stay wrong until
+    its next reconnect, since a gate that never lost the broker never asks.
+    """
+    if _consistent(db, gate_id, rev, checksum):
+        return []
+    if rev > head(db, gate_id)[0]:
+        _jump_head(db, gate_id, rev)
+    return snapshot(db, gate_id)
+
+
 def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
     """What to send a gate that says it holds ``rev`` with ``checksum`` (see module docstring)."""
     ensure_gate(db, gate_id)
     hrev, hsum = head(db, gate_id)
     if rev == hrev and checksum == hsum and rev != 0:
         return []
-    if rev == 0 or rev > hrev:
-        return snapshot(db, gate_id)
-    at = list(db.query("SELECT checksum FROM acl_log WHERE gate_id = ? AND rev = ?", [gate_id, rev]))
-    if not at or at[0]["checksum"] != checksum:
+    if not _consistent(db, gate_id, rev, checksum):
+        if rev > hrev:
+            _jump_head(db, gate_id, rev)
         return snapshot(db, gate_id)
     changed = list(db.query(
         "SELECT COUNT(DISTINCT uid) AS n FROM acl_log WHERE gate_id = ? AND rev > ?", [gate_id, rev]

@@ -9,6 +9,7 @@ speaking for another gate than its topic's is dropped and counted.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 
 from hub.db import Store
@@ -19,6 +20,10 @@ from protocols.topics import BadTopic, gate_topic, parse_gate_topic
 
 log = logging.getLogger(__name__)
 
+#: a gate whose heartbeat shows a list that is not the hub's gets at most one unasked
+#: snapshot this often, so a slow snapshot in flight is not sent again on every heartbeat
+RECONCILE_EVERY_S = 30.0
+
 
 class GateIngest:
     def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str) -> None:
@@ -27,6 +32,7 @@ class GateIngest:
         self.drops = drops
         self.site = site
         self.sync_answers = 0
+        self._last_repair: dict[str, float] = {}
 
     def handle_status(self, topic: str, payload: bytes) -> None:
         if not payload:
@@ -40,8 +46,19 @@ class GateIngest:
         if status.gate_id != where.gate_id:
             self.drops.drop("status", topic, f"gate_id {status.gate_id!r} is not the topic's gate {where.gate_id!r}")
             return
+        now = time.monotonic()
         with self.store.tx() as db:
             service.apply_status(db, status, datetime.now(timezone.utc))
+            repair: list = []
+            due = now - self._last_repair.get(status.gate_id, -RECONCILE_EVERY_S) >= RECONCILE_EVERY_S
+            if status.online and status.role == "gate" and status.checksum and due:
+                acl.ensure_gate(db, status.gate_id)
+                repair = acl.reconcile(db, status.gate_id, status.acl_rev, status.checksum)
+        if repair:
+            self._last_repair[status.gate_id] = now
+            log.warning("gate %s reports rev %s with a list that is not the hub's: sending a snapshot",
+                        status.gate_id, status.acl_rev)
+            self._send(status.gate_id, repair)
 
     def handle_sync(self, topic: str, payload: bytes) -> None:
         try:
@@ -55,11 +72,15 @@ class GateIngest:
             return
         with self.store.tx() as db:
             answer = acl.answer_sync(db, req.gate_id, req.rev, req.checksum)
-        out = gate_topic(self.site, req.gate_id, "acl")
+        if self._send(req.gate_id, answer):
+            self.sync_answers += 1
+
+    def _send(self, gate_id: str, updates: list) -> bool:
+        out = gate_topic(self.site, gate_id, "acl")
         try:
-            for update in answer:
+            for update in updates:
                 self.mqtt.publish(out, update.to_bytes(), qos=1, retain=False)
         except HubUnavailable:
-            log.warning("broker went away while answering %s's sync; it will ask again", req.gate_id)
-            return
-        self.sync_answers += 1
+            log.warning("broker went away while sending %s its list; it will ask again", gate_id)
+            return False
+        return True

@@ -84,11 +84,14 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
     # the right rev with the wrong checksum, and a rev ahead of the hub: a snapshot
     _sync(gate, site, "north", 3, "f" * 64)
     assert checksum_of(e for c in _snapshot(gate, "a snapshot after a bad checksum") for e in c.upserts) == head_sum
+    # a gate ahead (the hub restored from a backup) ignores anything at or below its own
+    # rev, so the hub renumbers past it
     _sync(gate, site, "north", 9, head_sum)
-    assert _snapshot(gate, "a snapshot for a rev ahead")[0].rev == 3
+    ahead = _snapshot(gate, "a snapshot for a rev ahead")
+    assert ahead[0].rev == 10 and ahead[0].checksum == head_sum
 
     # already current: no answer
-    _sync(gate, site, "north", 3, head_sum)
+    _sync(gate, site, "north", 10, head_sum)
     gate.nothing(0.5)
 
 
@@ -122,6 +125,45 @@ def test_a_gate_seen_by_its_status_gets_deltas(hub, peer):
     d = parse(AclUpdate, gate.next(what="east's delta")[1])
     assert d.gate_id == "east" and d.rev == 1
     gate.publish(gate_topic(site, "east", "status"), b"", retain=True)
+
+
+def test_a_heartbeat_with_a_list_not_the_hubs_gets_a_snapshot_once(hub, peer):
+    """A gate that never lost the broker never asks; its heartbeat shows the drift."""
+    site = hub.site
+    gate = peer()
+    gate.subscribe(gate_topic(site, "west", "acl"))
+    http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
+    assert http.post("/api/v1/cards", json=CARD).status_code == 201
+
+    def beat(rev: int, checksum: str) -> None:
+        status = GateStatus(gate_id="west", online=True, at=datetime.now(timezone.utc), acl_rev=rev, checksum=checksum)
+        gate.publish(gate_topic(site, "west", "status"), status.to_bytes())
+
+    beat(7, "e" * 64)  # ahead of the hub, with a list the hub never made
+    chunks = _snapshot(gate, "a repair snapshot after a drifting heartbeat")
+    assert chunks[0].rev == 8
+    assert [e.uid for c in chunks for e in c.upserts] == ["0A0012AB34"]
+    beat(7, "e" * 64)  # still wrong: not sent again at once
+    gate.nothing(0.5)
+    gate.publish(gate_topic(site, "west", "status"), b"", retain=True)
+
+
+def test_a_heartbeat_behind_but_consistent_gets_nothing(hub, peer):
+    """Behind the head with the log's checksum at that rev: the deltas are on their way."""
+    site = hub.site
+    gate = peer()
+    gate.subscribe(gate_topic(site, "south", "acl"))
+    status = GateStatus(gate_id="south", online=True, at=datetime.now(timezone.utc))
+    gate.publish(gate_topic(site, "south", "status"), status.to_bytes())
+    http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
+    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "south"], what="gate south known")
+    assert http.post("/api/v1/cards", json=CARD).status_code == 201
+    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B"}).status_code == 201
+    first, second = _updates(gate, 2, "two deltas")
+    assert (first.rev, second.rev) == (1, 2)
+    behind = GateStatus(gate_id="south", online=True, at=datetime.now(timezone.utc), acl_rev=1, checksum=first.checksum)
+    gate.publish(gate_topic(site, "south", "status"), behind.to_bytes())
+    gate.nothing(0.7)
 
 
 def test_big_lists_come_in_chunks_and_big_gaps_as_snapshots(tmp_path):
