@@ -62,10 +62,12 @@ class HubMqtt:
         self._started = False
         self.connects = 0
         cid = config.client_id or client_id or f"gatehouse-hub-{site}"
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True)
+        # A persistent session: a gate forgets an event once the broker has it, so while the
+        # hub is away (restart, upgrade, crash) the broker must queue the hub's QoS 1 events.
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False)
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(10_000)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=15)
+        self.client.reconnect_delay_set(min_delay=1, max_delay=5)
         if config.username:
             pw = config.password.get_secret_value() if config.password else None
             self.client.username_pw_set(config.username, pw)

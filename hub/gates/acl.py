@@ -17,9 +17,14 @@ so it only ever sees committed rows; it publishes every new log row as AclUpdate
 ranges of at most CHUNK revisions. Callers do nothing else. A gate that misses a delta sees
 a gap (base_rev is not what it holds) and sends a SyncRequest.
 
-What a gate holds is ``project(card)``: for now every card that is not in stock, for every
-gate (revoked, lost, ... cards stay listed so the gate can say why it denies). Access levels
-(doors, schedules per gate) belong in ``project`` and nowhere else.
+What a gate holds is ``project(db, card, gates)``: a card that is not in stock is listed at
+the gates its access levels reach (hub.access: the card's own levels, else its card type's
+defaults), with the doors, schedule and anti-passback flag its levels give there (merged
+by hub.access.merge when two levels reach one gate); revoked, lost, ... cards stay listed
+there so the gate can say why it denies. A card whose levels reach no gate is listed at
+none (a gate that listed it gets a removal). Access rules belong in ``project`` and
+nowhere else. A change to a level, schedule, card-type default or the estate calendar
+calls ``reproject(db, uids)`` for the cards it touches, in the transaction of the change.
 
 Answering a SyncRequest (``answer_sync``):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
@@ -45,6 +50,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
+from hub.access.plan import AccessPlan, load_plan
 from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_update
 from protocols.cards import CardStatus, CardType
 from protocols.messages import AclUpdate
@@ -113,8 +119,8 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def project(card: dict[str, Any]) -> AclEntry | None:
-    """The entry every gate holds for this card row, or None when gates should not list it."""
+def base_entry(card: dict[str, Any]) -> AclEntry | None:
+    """The card's entry before access levels (any door, any time), or None when no gate lists it."""
     status = CardStatus(card["status"])
     if status == CardStatus.IN_STOCK or not card.get("card_type"):
         return None
@@ -125,6 +131,34 @@ def project(card: dict[str, Any]) -> AclEntry | None:
         valid_from=card.get("valid_from"),
         valid_until=card.get("valid_until"),
     )
+
+
+def project(
+    db: sqlite_utils.Database, card: dict[str, Any], gate_ids: Iterable[str], plan: AccessPlan | None = None
+) -> dict[str, AclEntry]:
+    """The entry each of ``gate_ids`` holds for this card row; a gate left out does not list it.
+
+    ``plan`` (hub.access.plan.load_plan) is read once by callers projecting many cards.
+    """
+    base = base_entry(card)
+    if base is None:
+        return {}
+    plan = plan or load_plan(db, [card["uid"]])
+    out: dict[str, AclEntry] = {}
+    for gate_id in gate_ids:
+        grant, _exact = plan.access(card["uid"], card["card_type"], gate_id)
+        if grant is not None:
+            out[gate_id] = AclEntry(
+                uid=base.uid, status=base.status, card_type=base.card_type,
+                valid_from=base.valid_from, valid_until=base.valid_until,
+                doors=None if grant.doors is None else tuple(sorted(grant.doors)),
+                schedule=grant.schedule, anti_passback=grant.anti_passback,
+            )
+    return out
+
+
+def _gate_ids(db: sqlite_utils.Database) -> list[str]:
+    return [g["gate_id"] for g in db.query("SELECT gate_id FROM gates ORDER BY gate_id")]
 
 
 def _entry_text(entry: AclEntry | None) -> str | None:
@@ -173,11 +207,35 @@ def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry 
 def card_changed(db: sqlite_utils.Database, uid: str) -> int:
     """Call inside the transaction that changed card ``uid``; returns how many gates changed."""
     rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
-    entry = project(rows[0]) if rows else None
+    gates = _gate_ids(db)
+    entries = project(db, rows[0], gates) if rows else {}
     changed = 0
-    for g in db.query("SELECT gate_id FROM gates ORDER BY gate_id"):
-        if _set_entry(db, g["gate_id"], uid, entry):
+    for gate_id in gates:
+        if _set_entry(db, gate_id, uid, entries.get(gate_id)):
             changed += 1
+    if changed:
+        _wake()
+    return changed
+
+
+def reproject(db: sqlite_utils.Database, uids: Iterable[str]) -> int:
+    """Re-project many cards after an access rule changed (inside that change's transaction).
+
+    Reads the rules once; returns how many log rows (gate, card) it wrote. The publisher
+    coalesces them into deltas per gate as usual.
+    """
+    wanted = sorted(set(uids))
+    if not wanted:
+        return 0
+    plan = load_plan(db)
+    gates = _gate_ids(db)
+    changed = 0
+    for uid in wanted:
+        rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
+        entries = project(db, rows[0], gates, plan) if rows else {}
+        for gate_id in gates:
+            if _set_entry(db, gate_id, uid, entries.get(gate_id)):
+                changed += 1
     if changed:
         _wake()
     return changed
@@ -193,8 +251,9 @@ def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
         return False
     db.execute("INSERT INTO gates (gate_id, first_seen_at) VALUES (?, ?)", [gate_id, _now()])
     db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, 0, ?)", [gate_id, EMPTY_CHECKSUM])
+    plan = load_plan(db)
     for card in list(db.query("SELECT * FROM cards ORDER BY uid")):
-        entry = project(card)
+        entry = project(db, card, [gate_id], plan).get(gate_id)
         if entry is not None:
             _set_entry(db, gate_id, card["uid"], entry, bulk=True)
     return True
@@ -256,7 +315,7 @@ def _jump_head(db: sqlite_utils.Database, gate_id: str, past: int) -> None:
 def _consistent(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> bool:
     """Could a gate holding ``rev`` with ``checksum`` have got there from this hub's log?"""
     hrev, hsum = head(db, gate_id)
-    if rev == 0 or rev > hrev:
+    if rev > hrev:
         return False
     if rev == hrev:
         return checksum == hsum
@@ -284,7 +343,7 @@ def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
     hrev, hsum = head(db, gate_id)
     if rev == hrev and checksum == hsum and rev != 0:
         return []
-    if not _consistent(db, gate_id, rev, checksum):
+    if rev == 0 or not _consistent(db, gate_id, rev, checksum):  # rev 0: the gate asks for a whole list
         if rev > hrev:
             _jump_head(db, gate_id, rev)
         return snapshot(db, gate_id)
