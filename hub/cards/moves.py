@@ -70,7 +70,7 @@ CREATE INDEX IF NOT EXISTS card_deposits_uid ON card_deposits (uid);
 """
 
 #: moves whose reason the clerk must state (a refusal names rule ``reason_required``)
-NEEDS_REASON = {Move.SUSPEND, Move.REPORT_LOST, Move.REVOKE, Move.DAMAGE, Move.SCRAP}
+NEEDS_REASON = {Move.SUSPEND, Move.REPORT_LOST, Move.DAMAGE, Move.SCRAP}
 
 
 @dataclass(frozen=True)
@@ -253,9 +253,7 @@ def after_issue(
     return move_id
 
 
-def issue_card(store: Store, who: str, request: dict[str, Any], at: datetime | None = None) -> MoveResult:
-    """The clerk's issue: the request as documented in hub.cards.rules (uid, card_type,
-    holder {name, unit}, valid_from, valid_until and the per-type keys)."""
+def _clean_request(request: dict[str, Any]) -> dict[str, Any]:
     request = dict(request)
     request["uid"] = canonical(request.get("uid") or "")
     holder = request.get("holder") or {}
@@ -264,6 +262,39 @@ def issue_card(store: Store, who: str, request: dict[str, Any], at: datetime | N
     request["holder"] = {"name": str(holder["name"]).strip(), "unit": (str(holder.get("unit") or "").strip() or None)}
     request["valid_from"] = _parse_time(request.get("valid_from"), "valid_from")
     request["valid_until"] = _parse_time(request.get("valid_until"), "valid_until")
+    return request
+
+
+def personalise_card(store: Store, who: str, request: dict[str, Any], at: datetime | None = None) -> MoveResult:
+    """A blank made into the holder's card (printed, written) but not handed over yet: it
+    leaves the stock now; ``issue_card`` with the same request hands it over later (and
+    takes the deposit then). The type's rules are checked now, so a card is not made for
+    someone who may not have it."""
+    request = _clean_request(request)
+    uid = request["uid"]
+    with store.tx() as db:
+        rules.check_issue(db, request, now=at, taking_deposit=False)
+        existing = _card(db, uid)
+        before = S(existing["status"]) if existing is not None else None
+        after = next_status(before or S.IN_STOCK, Move.PERSONALISE)
+        now = utc_iso(at)
+        row = {"uid": uid, "status": after.value, "card_type": request["card_type"],
+               "holder_name": request["holder"]["name"], "holder_unit": request["holder"]["unit"],
+               "valid_from": request["valid_from"], "valid_until": request["valid_until"], "updated_at": now}
+        if existing is not None:
+            db["cards"].update(uid, row)
+        else:
+            db["cards"].insert({**row, "created_at": now})
+        acl.card_changed(db, uid)
+        move_id = record_move(db, uid, Move.PERSONALISE, before, after, who, request["card_type"],
+                              reason=request.get("reason"), at=at, holder=request["holder"])
+    return MoveResult(uid, Move.PERSONALISE.value, before.value if before else None, after.value, move_id)
+
+
+def issue_card(store: Store, who: str, request: dict[str, Any], at: datetime | None = None) -> MoveResult:
+    """The clerk's issue: the request as documented in hub.cards.rules (uid, card_type,
+    holder {name, unit}, valid_from, valid_until and the per-type keys)."""
+    request = _clean_request(request)
     with store.tx() as db:
         rules.check_issue(db, request, now=at)
         uid = request["uid"]

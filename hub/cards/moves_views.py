@@ -13,9 +13,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.auth import Principal, Role, require
 from hub.cards import moves
-from hub.cards.models import Holder
+from hub.cards.models import IssueCard
 from hub.cards.lifecycle import allowed_moves
-from protocols.cards import CardStatus, CardType
+from protocols.cards import CardStatus
 
 router = APIRouter(prefix="/api/v1/cards", tags=["card moves"])
 
@@ -25,33 +25,6 @@ _supervisor = require(Role.SUPERVISOR)
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Deposit(_Body):
-    amount_cents: int = Field(gt=0, le=100_000_000)
-    receipt_no: str = Field(min_length=1, max_length=64)
-
-
-class FullIssue(_Body):
-    """POST /api/v1/cards/issue: the public issue body plus the keys hub.cards.rules reads."""
-
-    uid: str
-    card_type: CardType
-    holder: Holder
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
-    person_id: int | None = None
-    tenancy_start: str | None = Field(default=None, max_length=10)
-    tenancy_end: str | None = Field(default=None, max_length=10)
-    police_registration_no: str | None = Field(default=None, max_length=64)
-    employer_unit: str | None = Field(default=None, max_length=64)
-    permit_no: str | None = Field(default=None, max_length=64)
-    permit_until: str | None = Field(default=None, max_length=10)
-    deposit: Deposit | None = None
-    company_letter_ref: str | None = Field(default=None, max_length=64)
-    applicant: str | None = Field(default=None, max_length=16)
-    authorisation_ref: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=500)
 
 
 class Reason(_Body):
@@ -90,8 +63,15 @@ def _reason(body: Reason | None) -> str | None:
 
 
 @router.post("/issue", status_code=201)
-def issue_full(request: Request, body: FullIssue, who: Principal = Depends(_staff)) -> dict[str, Any]:
-    return moves.issue_card(_store(request), who.who, body.model_dump(mode="json")).as_dict()
+def issue_full(request: Request, body: IssueCard, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    """The clerk's issue: the same body as POST /api/v1/cards, answered with the move made."""
+    return moves.issue_card(_store(request), who.who, body.model_dump(mode="json", exclude_none=True)).as_dict()
+
+
+@router.post("/personalise", status_code=201)
+def personalise(request: Request, body: IssueCard, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    """A card made for its holder but not handed over yet (no deposit until it is)."""
+    return moves.personalise_card(_store(request), who.who, body.model_dump(mode="json", exclude_none=True)).as_dict()
 
 
 @router.post("/{uid}/suspend")

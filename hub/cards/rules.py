@@ -115,8 +115,14 @@ def _current_household(db: sqlite_utils.Database, unit: str) -> bool | None:
         "SELECT 1 FROM households WHERE unit_code = ? AND move_out_date IS NULL", [unit])))
 
 
-def check_issue(db: sqlite_utils.Database, request: dict[str, Any], now: datetime | None = None) -> None:
-    """Raise hub.errors.RuleViolation if the estate's rules forbid issuing this card."""
+def check_issue(
+    db: sqlite_utils.Database, request: dict[str, Any], now: datetime | None = None, taking_deposit: bool = True
+) -> None:
+    """Raise hub.errors.RuleViolation if the estate's rules forbid issuing this card.
+
+    ``taking_deposit`` False: the card is only being made (personalised); the deposit is
+    taken, and checked, when it is handed over.
+    """
     now = now or datetime.now(timezone.utc)
     today = now.date()
     try:
@@ -194,6 +200,8 @@ def check_issue(db: sqlite_utils.Database, request: dict[str, Any], now: datetim
             _refuse("unit_not_handed_over", f"unit {unit_code} has not been handed over: no renovation yet")
 
     deposit = req.get("deposit")
+    if not taking_deposit:
+        return
     if ctype in DEPOSIT_TYPES:
         if not isinstance(deposit, dict):
             _refuse("deposit_required", f"a {ctype.value} card takes a deposit: amount_cents and receipt_no")

@@ -271,6 +271,38 @@ def add_person(store: Store, who: str, person: PersonIn) -> dict[str, Any]:
         return public_person(_person_row(db, pid))
 
 
+class PersonPatch(_In):
+    """The details a clerk may correct; who a person is (name, role, unit) is a new record."""
+
+    phone: str | None = None
+    email: str | None = None
+    id_doc_no: str | None = None
+    tenancy_end: date | None = None
+    police_registration_no: str | None = Field(default=None, max_length=64)
+    permit_no: str | None = Field(default=None, max_length=64)
+    permit_until: date | None = None
+
+    _phone = field_validator("phone")(PersonIn._phone.__func__)
+    _email = field_validator("email")(PersonIn._email.__func__)
+    _doc = field_validator("id_doc_no")(PersonIn._doc.__func__)
+
+
+def update_person(store: Store, who: str, pid: int, patch: PersonPatch) -> dict[str, Any]:
+    changes = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in patch.model_dump(exclude_unset=True).items()}
+    if not changes:
+        raise BadInput("nothing to change", field="(body)")
+    with store.tx() as db:
+        row = _person_row(db, pid)
+        if "tenancy_end" in changes and row["tenancy_start"] and changes["tenancy_end"] and \
+                changes["tenancy_end"] < row["tenancy_start"]:
+            raise BadInput("tenancy_end is before tenancy_start", field="tenancy_end")
+        db["people"].update(pid, {**changes, "updated_at": _now()})
+        # the audit names what changed; an ID number's value stays out of the log
+        audit.record(db, who, "update", "person", str(pid), None, fields=sorted(changes),
+                     **{k: v for k, v in changes.items() if k != "id_doc_no"})
+        return public_person(_person_row(db, pid))
+
+
 def move_out(store: Store, who: str, household_id: int, on: date, reason: str | None = None) -> None:
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM households WHERE id = ?", [household_id]))

@@ -18,7 +18,7 @@ from hub import photos
 from hub.auth import Principal, Role, require
 from hub.errors import NotFound
 from hub.people import files, importer, registry
-from hub.people.registry import PersonIn, UnitIn
+from hub.people.registry import PersonIn, PersonPatch, UnitIn
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
@@ -63,6 +63,11 @@ def add_person(request: Request, body: PersonIn, who: Principal = Depends(_staff
 @router.get("/people/{pid}")
 def get_person(request: Request, pid: int, _: Principal = Depends(_staff)) -> dict[str, Any]:
     return registry.get_person(request.app.state.store, pid)
+
+
+@router.patch("/people/{pid}")
+def update_person(request: Request, pid: int, body: PersonPatch, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    return registry.update_person(request.app.state.store, who.who, pid, body)
 
 
 @router.get("/search")

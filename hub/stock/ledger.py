@@ -43,6 +43,13 @@ CREATE TRIGGER IF NOT EXISTS stock_ledger_no_update BEFORE UPDATE ON stock_ledge
 BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS stock_ledger_no_delete BEFORE DELETE ON stock_ledger
 BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;
+CREATE TABLE IF NOT EXISTS stock_limits (
+    card_type TEXT PRIMARY KEY,
+    min_level INTEGER NOT NULL CHECK (min_level >= 0),
+    max_level INTEGER NOT NULL CHECK (max_level >= min_level),
+    set_by TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
 """
 
 MAX_DELIVERY = 100_000
@@ -185,3 +192,33 @@ def in_stock(db: sqlite_utils.Database, before: str | None = None) -> dict[str, 
         args.append(before)
     sql += " GROUP BY card_type"
     return {r["card_type"]: r["n"] for r in db.query(sql, args)}
+
+
+def set_limits(store: Store, who: str, card_type: str, min_level: int, max_level: int) -> None:
+    """The levels the clerk keeps a card type's stock between (reorder below, no more above)."""
+    ctype = card_type_of(card_type)
+    if not 0 <= min_level <= max_level <= MAX_DELIVERY:
+        raise BadInput("limits must satisfy 0 <= min_level <= max_level", field="min_level")
+    with store.tx() as db:
+        db["stock_limits"].upsert(
+            {"card_type": ctype.value, "min_level": min_level, "max_level": max_level, "set_by": who,
+             "set_at": utc_iso()}, pk="card_type")
+        audit.record(db, who, "stock_limits", "stock", ctype.value, None, min_level=min_level, max_level=max_level)
+
+
+def levels(db: sqlite_utils.Database) -> list[dict]:
+    """Each card type's stock against its limits: ``low`` means reorder, ``high`` over-bought."""
+    counts = in_stock(db)
+    limits = {r["card_type"]: r for r in db.query("SELECT * FROM stock_limits")}
+    out = []
+    for t in CardType:
+        if t.value not in counts and t.value not in limits:
+            continue
+        n = counts.get(t.value, 0)
+        lim = limits.get(t.value)
+        state = "no_limits"
+        if lim:
+            state = "low" if n < lim["min_level"] else "high" if n > lim["max_level"] else "ok"
+        out.append({"card_type": t.value, "in_stock": n, "min_level": lim["min_level"] if lim else None,
+                    "max_level": lim["max_level"] if lim else None, "state": state})
+    return out

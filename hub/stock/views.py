@@ -53,10 +53,21 @@ def scrap(request: Request, body: ScrapBlanks, who: Principal = Depends(_staff))
     return {"entry": entry, **levels(request, who)}
 
 
+class Limits(_Body):
+    min_level: int = Field(ge=0, le=ledger.MAX_DELIVERY)
+    max_level: int = Field(ge=0, le=ledger.MAX_DELIVERY)
+
+
 @router.get("/levels")
 def levels(request: Request, _: Principal = Depends(_staff)) -> dict[str, Any]:
     with request.app.state.store.read() as db:
-        return {"in_stock": ledger.in_stock(db)}
+        return {"in_stock": ledger.in_stock(db), "levels": ledger.levels(db)}
+
+
+@router.put("/limits/{card_type}")
+def set_limits(request: Request, card_type: CardType, body: Limits, who: Principal = Depends(_staff)) -> dict[str, Any]:
+    ledger.set_limits(request.app.state.store, who.who, card_type.value, body.min_level, body.max_level)
+    return levels(request, who)
 
 
 def _report(request: Request, month: str, tz: str) -> report.MonthlyReport:

@@ -294,3 +294,17 @@ def test_scrapping_more_blanks_than_in_stock_is_refused(store):
     with pytest.raises(DomainError) as err:
         ledger.receive_delivery(store, CLERK, "tenant", 0, "DN-4")
     assert err.value.rule == "bad_input"
+
+
+def test_stock_is_kept_within_its_limits(store):
+    ledger.receive_delivery(store, CLERK, "owner", 12, "DN-5")
+    ledger.set_limits(store, CLERK, "owner", 10, 100)
+    with store.read() as db:
+        assert ledger.levels(db) == [{"card_type": "owner", "in_stock": 12, "min_level": 10, "max_level": 100, "state": "ok"}]
+    at = datetime.now(UTC)
+    for i in range(3):
+        moves.issue_card(store, CLERK, request_for(f"AC0{i}", at=at), at=at)
+    with store.read() as db:
+        assert ledger.levels(db)[0]["state"] == "low" and ledger.levels(db)[0]["in_stock"] == 9
+    with pytest.raises(DomainError):
+        ledger.set_limits(store, CLERK, "owner", 50, 10)

@@ -278,3 +278,33 @@ def test_bad_uid_is_bad_input(store):
     with pytest.raises(BadInput) as err:
         moves.suspend(store, CLERK, "not-hex", "x")
     assert err.value.rule == "bad_uid"
+
+
+def test_personalised_then_handed_over(store):
+    req = request_for("1301", "tenant")
+    r = moves.personalise_card(store, CLERK, {k: v for k, v in req.items() if k != "deposit"}, at=T0)
+    assert (r.from_status, r.to_status) == (None, "personalised")
+    assert gate_holds(store, "1301") == "personalised"  # listed, and denied as not issued
+    with store.read() as db:
+        assert ledger.in_stock(db) == {"tenant": -1}  # it left the drawer when it was made
+    _refused(store, "deposit_required", moves.issue_card, store, CLERK, {k: v for k, v in req.items() if k != "deposit"}, at=T0)
+    _refused(store, "personalise_from_personalised", moves.personalise_card, store, CLERK, req, at=T0)
+    r = moves.issue_card(store, CLERK, req, at=T0 + timedelta(hours=1))
+    assert (r.from_status, r.to_status, r.amount_cents) == ("personalised", "active", 10000)
+    with store.read() as db:
+        assert ledger.in_stock(db) == {"tenant": -1}  # handing over takes nothing more from stock
+    assert [m["move"] for m in _moves_of(store, "1301")] == ["personalise", "issue"]
+
+
+def test_a_personalised_card_never_handed_over_is_scrapped_not_from_stock(store):
+    moves.personalise_card(store, CLERK, request_for("1302"), at=T0)
+    _refused(store, "personalise_from_personalised", moves.personalise_card, store, CLERK, request_for("1302"), at=T0)
+    moves.scrap(store, CLERK, "1302", "name misspelt on the print")
+    with store.read() as db:
+        assert [r["kind"] for r in db.query("SELECT kind FROM stock_ledger ORDER BY id")] == ["personalised", "retired"]
+
+
+def test_a_tenant_must_still_qualify_to_have_a_card_made(store):
+    req = request_for("1303", "tenant")
+    del req["police_registration_no"]
+    _refused(store, "police_registration_required", moves.personalise_card, store, CLERK, req, at=T0)

@@ -51,7 +51,8 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(hub.url + "/live")
     assert page.url.endswith("/login")  # no session: sent to the login page
-    page.keyboard.type(guard_token)  # the token field has focus
+    page.wait_for_selector("#token:focus")  # autofocus lands after load; typing before it loses keys
+    page.keyboard.type(guard_token)
     page.keyboard.press("Enter")
     page.wait_for_url(hub.url + "/live")
     page.wait_for_selector("#stream-state.live", timeout=15000)  # the event stream is open
