@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS cards (
     card_type TEXT,
     holder_name TEXT,
     holder_unit TEXT,
+    person_id INTEGER,  -- the holder in the people register, when known: their photo
     valid_from TEXT,
     valid_until TEXT,
     created_at TEXT NOT NULL,

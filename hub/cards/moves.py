@@ -217,6 +217,7 @@ def _write_issued(
         "card_type": card_type,
         "holder_name": holder["name"],
         "holder_unit": holder.get("unit"),
+        "person_id": holder.get("person_id"),
         "valid_from": valid_from,
         "valid_until": valid_until,
         "updated_at": now,
@@ -259,7 +260,8 @@ def _clean_request(request: dict[str, Any]) -> dict[str, Any]:
     holder = request.get("holder") or {}
     if not isinstance(holder, dict) or not str(holder.get("name") or "").strip():
         raise BadInput("holder.name is required", field="holder.name")
-    request["holder"] = {"name": str(holder["name"]).strip(), "unit": (str(holder.get("unit") or "").strip() or None)}
+    request["holder"] = {"name": str(holder["name"]).strip(), "unit": (str(holder.get("unit") or "").strip() or None),
+                         "person_id": request.get("person_id")}
     request["valid_from"] = _parse_time(request.get("valid_from"), "valid_from")
     request["valid_until"] = _parse_time(request.get("valid_until"), "valid_until")
     return request
@@ -280,7 +282,7 @@ def personalise_card(store: Store, who: str, request: dict[str, Any], at: dateti
         now = utc_iso(at)
         row = {"uid": uid, "status": after.value, "card_type": request["card_type"],
                "holder_name": request["holder"]["name"], "holder_unit": request["holder"]["unit"],
-               "valid_from": request["valid_from"], "valid_until": request["valid_until"], "updated_at": now}
+               "person_id": request["holder"]["person_id"], "valid_from": request["valid_from"], "valid_until": request["valid_until"], "updated_at": now}
         if existing is not None:
             db["cards"].update(uid, row)
         else:
@@ -332,7 +334,7 @@ def scrap(store: Store, who: str, uid: str, reason: str | None, at: datetime | N
 
 def restock(store: Store, who: str, uid: str, reason: str | None = None, at: datetime | None = None) -> MoveResult:
     """A returned card fit for reuse goes back into the drawer, with its holder wiped."""
-    return _simple(store, who, uid, Move.RESTOCK, reason, at, holder_name=None, holder_unit=None,
+    return _simple(store, who, uid, Move.RESTOCK, reason, at, holder_name=None, holder_unit=None, person_id=None,
                    valid_from=None, valid_until=None)
 
 
@@ -425,7 +427,7 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
                               amount_cents=fee_cents or None, receipt_no=(receipt_no or "").strip() or None,
                               related_uid=new, at=at)
         if new is not None:
-            holder = {"name": card["holder_name"], "unit": card["holder_unit"]}
+            holder = {"name": card["holder_name"], "unit": card["holder_unit"], "person_id": card.get("person_id")}
             nb, na = _write_issued(db, new, who, card["card_type"], holder, card["valid_from"], card["valid_until"], at)
             record_move(db, new, Move.ISSUE, nb, na, who, card["card_type"], reason=f"replaces {uid}",
                         related_uid=uid, at=at, holder=holder)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from hub import audit
 from hub.db import Store
 from hub.errors import BadInput, Conflict, NotFound
+from protocols.uid import InvalidUid, normalise_uid
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS units (
@@ -342,6 +343,19 @@ def get_person(store: Store, pid: int) -> dict[str, Any]:
 def photo_of(store: Store, pid: int) -> str | None:
     with store.read() as db:
         return _person_row(db, pid)["photo_id"]
+
+
+def photo_of_card(store: Store, uid: str) -> str | None:
+    """The photo of the person a card was issued to, if the card names one."""
+    try:
+        uid = normalise_uid(uid)
+    except InvalidUid:
+        return None
+    with store.read() as db:
+        rows = list(db.query(
+            "SELECT p.photo_id FROM cards c JOIN people p ON p.id = c.person_id WHERE c.uid = ?", [uid]
+        ))
+    return rows[0]["photo_id"] if rows else None
 
 
 def set_photo(store: Store, who: str, pid: int, photo_id: str) -> None:

@@ -86,13 +86,22 @@ async def upload_photo(request: Request, pid: int, photo: UploadFile = File(...)
             "size": stored.size}
 
 
-@router.get("/people/{pid}/photo")
-def get_photo(request: Request, pid: int, _: Principal = Depends(_any_staff)) -> FileResponse:
-    photo_id = registry.photo_of(request.app.state.store, pid)
+def _send_photo(request: Request, photo_id: str | None) -> FileResponse:
     if not photo_id:
-        raise NotFound("this person has no photo yet", rule="no_photo")
+        raise NotFound("no photo yet", rule="no_photo")
     path, ctype = photos.photo_path(photo_dir(request), photo_id)
     return FileResponse(path, media_type=ctype, headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/people/{pid}/photo")
+def get_photo(request: Request, pid: int, _: Principal = Depends(_any_staff)) -> FileResponse:
+    return _send_photo(request, registry.photo_of(request.app.state.store, pid))
+
+
+@router.get("/cards/{uid}/photo")
+def get_card_photo(request: Request, uid: str, _: Principal = Depends(_any_staff)) -> FileResponse:
+    """The holder's photo for the guard's live page: the card names its holder in the register."""
+    return _send_photo(request, registry.photo_of_card(request.app.state.store, uid))
 
 
 @router.post("/households/{household_id}/file")

@@ -139,6 +139,20 @@ def test_photo_upload_checked_and_served_only_to_staff(api):
     assert (api.tmp_path / "photos").is_dir() and len(list((api.tmp_path / "photos").iterdir())) == 1
     assert api("GET", f"/api/v1/people/{pid}").json()["has_photo"] is True
 
+    # the guard's live page shows the holder's photo by card: the card names its holder
+    card = {"uid": "0A0B0C0D", "card_type": "owner", "holder": {"name": "Wang Fang", "unit": "A-12-03"},
+            "person_id": pid}
+    assert api("POST", "/api/v1/cards", json=card).status_code == 201
+    g = api("GET", "/api/v1/cards/0a:0b:0c:0d/photo", role="guard")
+    assert g.status_code == 200 and g.content == JPEG
+    assert api("GET", "/api/v1/cards/0A0B0C0D/photo", role=None).status_code == 401
+    r = api("POST", "/api/v1/cards/0A0B0C0D/lost", json={"reason": "lost at the market", "replacement_uid": "0A0B0C0E"})
+    assert r.status_code == 200, r.text
+    assert api("GET", "/api/v1/cards/0A0B0C0E/photo", role="guard").content == JPEG, "the replacement keeps the photo"
+    anonymous = {**card, "uid": "0F0F0F0F", "person_id": None}
+    assert api("POST", "/api/v1/cards", json=anonymous).status_code == 201
+    assert api("GET", "/api/v1/cards/0F0F0F0F/photo", role="guard").json()["error"] == "no_photo"
+
 
 def test_household_file_over_http(api):
     api("POST", "/api/v1/units", json={"building": "A", "floor": 12, "room": "03", "move_in_date": "2019-05-01"})
