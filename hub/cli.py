@@ -4,8 +4,7 @@ Token and gate commands open the database directly (creating it where there is n
 they work whether or not the hub is running: SQLite's WAL and busy timeout let both write.
 Secrets are printed once, as the last line, so scripts can take ``| tail -n1``.
 
-More subcommands (the lead's ``demo``): append a function to EXTRA_COMMANDS that takes the
-subparsers object, adds its parser and sets ``func`` (args -> exit code) as a default.
+``gate-hub demo`` lives in hub.demo: the whole system on one machine, for a first look.
 """
 
 from __future__ import annotations
@@ -13,16 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable, Sequence
+from typing import Sequence
 
 from hub.config import HubConfig
+from hub.demo import add_demo_command
 from hub.db import Store
 from hub.errors import DomainError
 from protocols.configfile import ConfigError, load_toml
-
-#: extra subcommands (e.g. the lead's ``demo``): functions given the subparsers object
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-
 
 def load_config(path: str) -> HubConfig:
     return load_toml(path, HubConfig)
@@ -97,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--config", required=True)
     add.set_defaults(func=_gate_add)
 
-    for extra in EXTRA_COMMANDS:
-        extra(sub)
+    add_demo_command(sub)
     return parser
 
 

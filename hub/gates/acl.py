@@ -328,9 +328,10 @@ def reconcile(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) 
 
     A gate behind the head with a consistent checksum is only waiting for deltas in flight;
     a gate ahead of the hub, or with a list that differs, would otherwise stay wrong until
-    its next reconnect, since a gate that never lost the broker never asks.
+    its next reconnect, since a gate that never lost the broker never asks. A gate at rev 0
+    is left alone: it has just asked for its whole list, and a second one would cross it.
     """
-    if _consistent(db, gate_id, rev, checksum):
+    if rev == 0 or _consistent(db, gate_id, rev, checksum):
         return []
     if rev > head(db, gate_id)[0]:
         _jump_head(db, gate_id, rev)

@@ -21,8 +21,8 @@ HERE = Path(__file__).resolve().parent.parent
 TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 STATIC = HERE / "static"
 #: served to anyone: the login page needs them and they hold nothing secret
-PUBLIC_STATIC = {"hub.css"}
-STATIC_FILES = {"hub.css": "text/css", "live.js": "text/javascript"}
+PUBLIC_STATIC = {"hub.css", "login.js"}
+STATIC_FILES = {"hub.css": "text/css", "live.js": "text/javascript", "login.js": "text/javascript"}
 LIVE_ROLES = {Role.ADMIN, Role.GUARD, Role.SUPERVISOR}
 SESSION_MAX_AGE = 12 * 3600
 

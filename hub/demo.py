@@ -1,0 +1,172 @@
+"""``gate-hub demo``: the whole system on one machine with nothing installed but Python.
+
+It starts an MQTT broker inside the process (amqtt; production uses mosquitto), the hub on
+a temporary database, and three gates (north, south, east) whose agents run the real
+decision, cache and outbox code with simulated readers and relays. The estate gets units,
+residents with photos and cards through the hub's own API, as a clerk would; then simulated
+residents tap in and out, now and then with a revoked, lost or unknown card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import shutil
+import socket
+import struct
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import httpx
+
+from gate_agent.agent import GateAgent
+from gate_agent.config import AgentConfig
+from hub.app import start_hub
+from hub.auth import create_token
+from hub.config import HubConfig
+from hub.db import Store
+from hub.embedded_broker import EmbeddedBroker
+from hub.gates.service import register_gate
+
+log = logging.getLogger(__name__)
+
+GATES = ("north", "south", "east")
+RESIDENTS = [
+    ("Wang Fang", "A", 12, "03", "owner"), ("Li Wei", "A", 12, "03", "resident"),
+    ("Zhang Min", "A", 8, "01", "owner"), ("Liu Yang", "B", 3, "02", "owner"),
+    ("Chen Jie", "B", 3, "02", "resident"), ("Yang Li", "B", 15, "07", "owner"),
+    ("Zhao Lei", "C", 6, "04", "owner"), ("Huang Xin", "C", 6, "04", "resident"),
+    ("Zhou Tao", "C", 21, "01", "owner"), ("Wu Hong", "D", 2, "05", "owner"),
+    ("Xu Jing", "D", 2, "05", "resident"), ("Sun Qiang", "D", 9, "03", "owner"),
+]
+COLOURS = [(52, 101, 164), (78, 154, 6), (196, 160, 0), (117, 80, 123), (204, 0, 0), (193, 125, 17)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def avatar_png(index: int, width: int = 96, height: int = 120) -> bytes:
+    """A plain head-and-shoulders silhouette, so the live page has a photo to show."""
+    bg = COLOURS[index % len(COLOURS)]
+    fg = tuple(min(255, c + 110) for c in bg)
+    rows = []
+    for y in range(height):
+        row = bytearray([0])
+        for x in range(width):
+            head = (x - width / 2) ** 2 + (y - height * 0.38) ** 2 < (width * 0.22) ** 2
+            body = y > height * 0.68 and (x - width / 2) ** 2 + (y - height * 1.05) ** 2 < (width * 0.48) ** 2
+            row += bytes(fg if head or body else bg)
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b""))
+
+
+def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
+    """Units, residents with photos and cards, through the API; returns UIDs by what a tap should do."""
+    cards: dict[str, list[str]] = {"active": [], "blocked": []}
+    units = sorted({(b, f, r) for _, b, f, r, _ in RESIDENTS})
+    for b, f, r in units:
+        api.post("/api/v1/units", json={"building": b, "floor": f, "room": r}).raise_for_status()
+    for i, (name, b, f, r, kind) in enumerate(RESIDENTS):
+        unit = f"{b}-{f:02d}-{r}"
+        person = api.post("/api/v1/people", json={"name": name, "role": kind if kind == "owner" else "family",
+                                                  "unit": unit})
+        person.raise_for_status()
+        pid = person.json()["id"]
+        api.post(f"/api/v1/people/{pid}/photo", files={"photo": ("photo.png", avatar_png(i), "image/png")}).raise_for_status()
+        uid = f"0A{0x10 + i:02X}00{i * 37 % 256:02X}{i:02X}"
+        card = {"uid": uid, "card_type": kind, "holder": {"name": name, "unit": unit}, "person_id": pid}
+        api.post("/api/v1/cards", json=card).raise_for_status()
+        cards["active"].append(uid)
+    # one card revoked, one reported lost (its replacement is active): both still get tapped
+    revoked, lost = cards["active"][-1], cards["active"][-2]
+    api.post(f"/api/v1/cards/{revoked}/revoke").raise_for_status()
+    api.post(f"/api/v1/cards/{lost}/lost", json={"reason": "lost at the market", "replacement_uid": "0AFF00AA01"}
+             ).raise_for_status()
+    cards["active"] = [u for u in cards["active"] if u not in (revoked, lost)] + ["0AFF00AA01"]
+    cards["blocked"] = [revoked, lost]
+    return cards
+
+
+def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = False, seed: int | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rnd = random.Random(seed)
+    workdir = Path(tempfile.mkdtemp(prefix="gatehouse-demo-"))
+    broker = EmbeddedBroker(free_port()).start()
+    config = HubConfig.model_validate({
+        "hub": {"site": "demo", "db_path": str(workdir / "hub.db"), "http_host": "127.0.0.1", "http_port": http_port},
+        "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10},
+    })
+    store = Store.open(config.hub.db_path)
+    keys = {g: register_gate(store, g, "demo") for g in GATES}
+    tokens = {role: create_token(store, role, f"demo {role}") for role in ("admin", "guard", "clerk")}
+    hub = start_hub(config, store)
+    agents: list[GateAgent] = []
+    try:
+        api = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=10)
+        cards = _seed_estate(api)
+        for gate in GATES:
+            doors = [{"id": f"{gate}-{d}", "relay": {"kind": "sim", "pulse_ms": 1500},
+                      "readers": [{"kind": "sim", "direction": d}]} for d in ("in", "out")]
+            agent = GateAgent(AgentConfig.model_validate({
+                "agent": {"gate_id": gate, "site": "demo", "data_dir": str(workdir / f"agent-{gate}"),
+                          "heartbeat_s": 5, "gate_key": keys[gate]},
+                "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10, "reconnect_max_s": 2},
+                "doors": doors,
+            }))
+            agent.start()
+            agents.append(agent)
+        print(f"""
+gatehouse demo: hub on {hub.url}, MQTT broker (amqtt, in this process) on {broker.host}:{broker.port}
+gates: {', '.join(GATES)} (simulated readers and relays); data in {workdir}
+
+  guard's live page:  {hub.url}/login#token={tokens['guard']}
+  clerk's card centre: {hub.url}/login#token={tokens['clerk']}  (then Card centre)
+  admin API token:    {tokens['admin']}
+     e.g. curl -H 'Authorization: Bearer {tokens['admin']}' {hub.url}/api/v1/events?limit=5
+
+Residents are tapping cards. Ctrl-C stops the demo.
+""", flush=True)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while deadline is None or time.monotonic() < deadline:
+            agent = rnd.choice(agents)
+            door = rnd.choice(agent.config.doors)
+            roll = rnd.random()
+            if roll < 0.85:
+                uid = rnd.choice(cards["active"])
+            elif roll < 0.95:
+                uid = rnd.choice(cards["blocked"])
+            else:
+                uid = f"0B{rnd.getrandbits(32):08X}"  # a card the estate never issued
+            agent.reader(f"{door.id}/0").tap(uid)
+            time.sleep(rnd.uniform(1.0, 3.0))
+    except KeyboardInterrupt:
+        print("\nstopping the demo", flush=True)
+    finally:
+        for agent in agents:
+            agent.stop()
+        hub.stop()
+        broker.stop()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def add_demo_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the hub, a broker and three simulated gates on this machine")
+    p.add_argument("--port", type=int, default=8080, help="the hub's HTTP port (default 8080)")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    p.add_argument("--seed", type=int, default=None, help="make the residents' taps repeatable")
+    p.set_defaults(func=lambda a: run_demo(a.port, a.seconds, a.keep, a.seed))
