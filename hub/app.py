@@ -21,12 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hub.access.views import router as access_router
 from hub.auth import token_from_request
 from hub.cards.moves_views import card_centre_routers
 from hub.cards.views import router as cards_router
 from hub.config import HubConfig
 from hub.db import Store
 from hub.errors import DomainError
+from hub.enroll.views import routers as enroll_routers
 from hub.events.bus import EventBus
 from hub.events.ingest import EventIngest
 from hub.events.views import router as events_router
@@ -158,8 +160,11 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.include_router(cards_router)
     for router in card_centre_routers():  # after cards: /api/v1/cards/issue, /{uid}/lost ...
         app.include_router(router)
+    app.include_router(access_router)
     app.include_router(events_router)
     app.include_router(gates_router)
+    for router in enroll_routers:
+        app.include_router(router)
     app.include_router(web_router)
     return app
 

@@ -13,8 +13,10 @@ DOMAINS = [
     "hub.auth",
     "hub.audit",
     "hub.cards.models",
+    "hub.access.models",
     "hub.gates.acl",
     "hub.events.store",
+    "hub.enroll.store",
     # the card centre (units and people, stock, card moves and deposits)
     "hub.people.registry",
     "hub.stock.ledger",

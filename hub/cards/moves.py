@@ -23,6 +23,7 @@ from typing import Any
 import sqlite_utils
 
 from hub import audit
+from hub.access import service as access
 from hub.cards import rules
 from hub.cards.lifecycle import HELD, Move, next_status
 from hub.db import Store
@@ -429,6 +430,7 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
         if new is not None:
             holder = {"name": card["holder_name"], "unit": card["holder_unit"], "person_id": card.get("person_id")}
             nb, na = _write_issued(db, new, who, card["card_type"], holder, card["valid_from"], card["valid_until"], at)
+            access.copy_card_levels(db, who, uid, new)  # the replacement opens where the old card did
             record_move(db, new, Move.ISSUE, nb, na, who, card["card_type"], reason=f"replaces {uid}",
                         related_uid=uid, at=at, holder=holder)
             dep = _open_deposit(db, uid)
