@@ -269,7 +269,7 @@ class GateAgent:
         door, direction, reader = found
         now = self._clock()
         if self.role == "enroll":
-            reader.indicate(True)
+            self._indicate(reader, True)
             self._emit(GateEvent(
                 event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, reader=read.reader,
                 direction=direction, kind=EventKind.PRESENTED, uid=read.uid, at=now, acl_rev=self.acl.rev,
@@ -285,7 +285,7 @@ class GateAgent:
         if granted:
             relay_ok = self._open(door)
         latency_ms = (time.monotonic() - read.monotonic) * 1000
-        reader.indicate(granted)
+        self._indicate(reader, granted)
         if granted and mode != "off":
             self.state.record_pass(read.uid, direction, now)
         detail = {} if relay_ok else {"relay": "failed"}
@@ -298,6 +298,13 @@ class GateAgent:
             "decision gate=%s door=%s reader=%s uid=%s decision=%s reason=%s latency_ms=%.1f",
             self.gate_id, door.cfg.id, read.reader, read.uid, decision.value, reason.value, latency_ms,
         )
+
+    def _indicate(self, reader: CardReader, granted: bool) -> None:
+        """Show the decision on the reader; a reader whose LED fails must not cost the event."""
+        try:
+            reader.indicate(granted)
+        except Exception:  # noqa: BLE001 - the door has already opened or stayed shut
+            log.warning("reader %s could not show the decision", reader.name, exc_info=True)
 
     def _open(self, door: _Door) -> bool:
         if door.relay is None or door.cfg.relay is None:

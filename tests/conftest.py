@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.rigs.broker import Mosquitto  # noqa: E402
+from tests.rigs.pcscd import Pcscd, RigUnavailable  # noqa: E402
 from tests.rigs.serialpty import PtyDevice  # noqa: E402
 
 IN_CI = os.environ.get("CI") == "true"
@@ -43,6 +44,18 @@ def own_broker(tmp_path) -> Mosquitto:
     b = Mosquitto(tmp_path).start()
     yield b
     b.stop()
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory) -> Pcscd:
+    """The one pcscd (with the vpcd readers) of the session: here, not in one area's conftest,
+    so every area that taps cards shares it and the restart tests own the process."""
+    try:
+        daemon = Pcscd(tmp_path_factory.mktemp("pcscd")).start()
+    except RigUnavailable as exc:
+        need(False, f"pcscd with vpcd cannot run here: {exc}")
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture

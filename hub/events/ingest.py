@@ -3,6 +3,9 @@
 A payload that does not parse, or whose gate_id is not the gate in its topic (a gate may
 only speak for itself: the broker ACL pins each gate login to its own topics), is dropped,
 counted in hub.mqtt.Drops and logged; the hub goes on with the next message.
+
+A PRESENTED event (a card on an enrolment desk's reader) is not a pass: it goes to the
+desk's own table (hub.enroll.store), never to the events that guards and reports see.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hub.db import Store
+from hub.enroll import store as desk
 from hub.events import store as events
 from hub.events.bus import EventBus
 from hub.gates import acl
 from hub.mqtt import Drops
-from protocols.messages import BadMessage, GateEvent, parse
+from protocols.messages import BadMessage, EventKind, GateEvent, parse
 from protocols.topics import BadTopic, parse_gate_topic
 
 
@@ -25,6 +29,8 @@ class EventIngest:
         self.drops = drops
         self.stored = 0
         self.repeats = 0
+        self.presented = 0
+        self.presented_ignored = 0  # stale or repeated desk taps
 
     def handle(self, topic: str, payload: bytes) -> int | None:
         """Store one event message; its seq, or None if dropped or already stored."""
@@ -37,6 +43,8 @@ class EventIngest:
         if event.gate_id != where.gate_id:
             self.drops.drop("event", topic, f"gate_id {event.gate_id!r} is not the topic's gate {where.gate_id!r}")
             return None
+        if event.kind == EventKind.PRESENTED:
+            return self._presented(event)
         with self.store.tx() as db:
             acl.ensure_gate(db, where.gate_id)
             seq = events.store_event(db, event, datetime.now(timezone.utc))
@@ -44,5 +52,16 @@ class EventIngest:
             self.repeats += 1
             return None
         self.stored += 1
+        self.bus.notify()
+        return seq
+
+    def _presented(self, event: GateEvent) -> int | None:
+        """Keep a desk tap for the clerk's page; a stale or repeated one is only counted."""
+        with self.store.tx() as db:
+            seq = desk.record(db, event, datetime.now(timezone.utc))
+        if seq is None:
+            self.presented_ignored += 1
+            return None
+        self.presented += 1
         self.bus.notify()
         return seq

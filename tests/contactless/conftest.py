@@ -1,23 +1,11 @@
-"""Fixtures for the contactless readers: one pcscd with vpcd for the session, virtual cards."""
+"""Fixtures for the contactless readers: virtual cards (the session's pcscd is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.conftest import need
 from tests.contactless.sink import RecordingSink
-from tests.rigs.pcscd import Pcscd, RigUnavailable
 from tests.rigs.vcard import VPCD_PORT, VirtualCard
-
-
-@pytest.fixture(scope="session")
-def pcscd(tmp_path_factory) -> Pcscd:
-    try:
-        daemon = Pcscd(tmp_path_factory.mktemp("pcscd")).start()
-    except RigUnavailable as exc:
-        need(False, f"pcscd with vpcd cannot run here: {exc}")
-    yield daemon
-    daemon.stop()
 
 
 @pytest.fixture

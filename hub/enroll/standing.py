@@ -1,0 +1,73 @@
+"""What the hub knows of a UID tapped at the desk, in words a clerk acts on.
+
+Pure: a card row (or None) in, a small dict out. Whether the card may be issued is asked of
+hub.cards.lifecycle, so the desk never offers a move the card centre would refuse.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.cards.lifecycle import Move, allowed_moves
+from protocols.cards import CardStatus
+
+#: a tap older than this when it reaches the hub is not shown: after an outage the
+#: outbox delivers late, and a stale tap must not fill a clerk's form
+MAX_AGE_S = 30.0
+
+#: status -> (state shown to the page, how it reads)
+_WORDS: dict[CardStatus, tuple[str, str]] = {
+    CardStatus.IN_STOCK: ("in_stock", "a blank card in stock, not issued yet"),
+    CardStatus.PERSONALISED: ("personalised", "personalised for {holder}, not handed over yet"),
+    CardStatus.ACTIVE: ("issued", "already issued to {holder} (active)"),
+    CardStatus.SUSPENDED: ("issued", "already issued to {holder} (suspended)"),
+    CardStatus.EXPIRED: ("issued", "already issued to {holder} (expired)"),
+    CardStatus.REVOKED: ("revoked", "revoked: was issued to {holder}"),
+    CardStatus.LOST: ("lost", "reported lost, blocked for good: was issued to {holder}"),
+    CardStatus.RETURNED: ("returned", "taken back: was issued to {holder}"),
+    CardStatus.SCRAPPED: ("scrapped", "scrapped: this card was destroyed"),
+}
+
+
+def standing(uid: str, card: dict[str, Any] | None) -> dict[str, Any]:
+    """The standing of ``uid`` given its row in the cards table (None: the hub has none)."""
+    if card is None:
+        return {"uid": uid, "state": "unknown", "status": None, "card_type": None, "holder": None,
+                "can_issue": True, "text": "not known: a new card"}
+    status = CardStatus(card["status"])
+    holder = None
+    if card.get("holder_name"):
+        holder = {"name": card["holder_name"], "unit": card.get("holder_unit")}
+    who = "nobody"
+    if holder:
+        who = holder["name"] + (f", {holder['unit']}" if holder["unit"] else "")
+    state, words = _WORDS[status]
+    return {
+        "uid": uid,
+        "state": state,
+        "status": status.value,
+        "card_type": card.get("card_type"),
+        "holder": holder,
+        "can_issue": Move.ISSUE in allowed_moves(status),
+        "text": words.format(holder=who),
+    }
+
+
+def age_s(at: datetime, received: datetime, clock_offset_s: float | None) -> float:
+    """How old a tap was when the hub got it, in the hub's time.
+
+    ``clock_offset_s`` is how far the station's clock is behind the hub's (from its status
+    heartbeats): a desk Pi whose clock is two minutes slow still gets its fresh taps shown.
+    """
+    return (received - at).total_seconds() - (clock_offset_s or 0.0)
+
+
+def is_fresh(at: datetime, received: datetime, clock_offset_s: float | None, max_age_s: float = MAX_AGE_S) -> bool:
+    """True for a tap the clerk may still be standing at the desk for."""
+    return abs(age_s(at, received, clock_offset_s)) <= max_age_s
+
+
+def received_recently(received_iso: str, now: datetime, max_age_s: float = MAX_AGE_S) -> bool:
+    """True for a stored tap that is still worth sending to a page that (re)connects now."""
+    return now - datetime.fromisoformat(received_iso) <= timedelta(seconds=max_age_s)
