@@ -62,7 +62,8 @@ def apply_status(db: sqlite_utils.Database, status: GateStatus, received: dateti
     acl.ensure_gate(db, status.gate_id)
     db.execute(
         """UPDATE gates SET online = ?, status_at = ?, status_received_at = ?, status_json = ?,
-               reported_rev = ?, reported_checksum = ?, outbox_depth = ?, clock_offset_s = ?
+               reported_rev = ?, reported_checksum = ?, outbox_depth = ?,
+               clock_offset_s = COALESCE(?, clock_offset_s)
            WHERE gate_id = ?""",
         [
             int(status.online),
@@ -72,10 +73,16 @@ def apply_status(db: sqlite_utils.Database, status: GateStatus, received: dateti
             status.acl_rev,
             status.checksum,
             status.outbox_depth,
-            (received - status.at).total_seconds(),
+            # an offline status is the last will, stamped when the gate connected: no clock reading
+            (received - status.at).total_seconds() if status.online else None,
             status.gate_id,
         ],
     )
+
+
+#: a gate whose clock differs from the hub's by more than this is reported: it decides
+#: validity dates and schedules by its own clock, and refuses commands past their expiry
+CLOCK_DRIFT_S = 5.0
 
 
 def is_online(row: dict[str, Any], now: datetime, stale_s: int) -> bool:
@@ -99,6 +106,7 @@ def gate_view(row: dict[str, Any], head: tuple[int, str], now: datetime, stale_s
         "in_sync": row["reported_rev"] == head[0] and row["reported_checksum"] == head[1],
         "outbox_depth": row["outbox_depth"],
         "clock_offset_s": row["clock_offset_s"],
+        "clock_drift": row["clock_offset_s"] is not None and abs(row["clock_offset_s"]) > CLOCK_DRIFT_S,
         "doors": status.get("doors", {}),
         "agent_version": status.get("agent_version"),
         "role": status.get("role", "gate"),

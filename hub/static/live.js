@@ -83,6 +83,7 @@
       ? document.activeElement.dataset.key : null;
     gatesBox.replaceChildren();
     gates.forEach(function (g) {
+      if (g.role === "enroll") return;  // a card-centre desk reader has no door to open
       const box = document.createElement("div");
       box.className = "gate-box";
       const h = document.createElement("h3");
@@ -92,6 +93,18 @@
       badge.textContent = g.online ? "online" : "offline";
       h.appendChild(badge);
       box.appendChild(h);
+      const warnings = [];
+      Object.keys(g.doors || {}).forEach(function (d) {
+        if (g.doors[d].state !== "ok") warnings.push(d + " degraded: " + (g.doors[d].problems || []).join("; "));
+      });
+      if (g.clock_drift) warnings.push("clock off by " + Math.round(g.clock_offset_s) + " s");
+      warnings.forEach(function (text) {
+        const p = document.createElement("p");
+        p.className = "warning";
+        p.setAttribute("role", "status");
+        p.textContent = text;
+        box.appendChild(p);
+      });
       const doors = Object.keys(g.doors || {});
       if (!doors.length) {
         const p = document.createElement("p");

@@ -38,6 +38,23 @@ def test_online_then_offline_by_last_will(hub, peer):
     wait_for(lambda: _gate(http, "north")["online"] is False, timeout=15, what="north offline by its last will")
 
 
+def test_a_drifting_gate_clock_is_reported_and_the_last_will_is_no_clock_reading(hub, peer):
+    http = httpx.Client(base_url=hub.url, headers=hub.h("guard"))
+    topic = gate_topic(hub.site, "east", "status")
+    agent = peer()
+    slow = GateStatus(gate_id="east", online=True, at=datetime.now(timezone.utc) - timedelta(seconds=60))
+    agent.publish(topic, slow.to_bytes())
+    g = wait_for(lambda: (x := _gate(http, "east")) and x["online"] and x, what="east online")
+    assert g["clock_drift"] is True and 59 < g["clock_offset_s"] < 65
+    will = GateStatus(gate_id="east", online=False, at=datetime.now(timezone.utc) - timedelta(hours=3))
+    agent.publish(topic, will.to_bytes())
+    g = wait_for(lambda: (x := _gate(http, "east")) and not x["online"] and x, what="east offline")
+    assert 59 < g["clock_offset_s"] < 65, "a last will, stamped at connect time, says nothing of the clock"
+    agent.publish(topic, _status("east", True))
+    g = wait_for(lambda: (x := _gate(http, "east")) and x["online"] and x, what="east back online")
+    assert g["clock_drift"] is False and abs(g["clock_offset_s"]) < 5
+
+
 def test_a_silent_gate_goes_stale(hub, peer):
     http = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     agent = peer()
