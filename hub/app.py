@@ -9,6 +9,7 @@ or its body parsing, sees it, so a forgotten dependency cannot open an endpoint.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access.views import router as access_router
+from hub import systemd
 from hub.auth import token_from_request
 from hub.cards.moves_views import card_centre_routers
 from hub.cards.views import router as cards_router
@@ -111,9 +113,13 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             state.mqtt = mqtt
             state.publisher.start()
             mqtt.start()
+        notify = systemd.notifier()
+        alive = asyncio.create_task(systemd.keep_alive(notify, store)) if notify else None
         try:
             yield
         finally:
+            if alive is not None:
+                alive.cancel()
             state.closing.set()
             state.bus.notify()
             if state.publisher is not None:

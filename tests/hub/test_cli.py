@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -87,14 +88,19 @@ def test_gate_add_prints_a_key_once(tmp_path):
     assert bad.returncode == 1 and "gate_id 'no/slash' must be" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_serve_runs_the_hub_and_says_goodbye(tmp_path, broker, peer):
+def test_serve_runs_the_hub_notifies_systemd_and_says_goodbye(tmp_path, broker, peer):
     site = "cli" + uuid.uuid4().hex[:8]
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(15)
     path = write_config(tmp_path, broker, site=site)
     watcher = peer()
     watcher.subscribe(hub_status_topic(site))
     token = gate_hub("token", "create", "--role", "admin", "--name", "ops", "--config", str(path)).stdout.split()[-1]
     port = load_config(str(path)).hub.http_port
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # WatchdogSec=2 as systemd would pass it: a ping every second
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NOTIFY_SOCKET": str(tmp_path / "notify.sock"),
+           "WATCHDOG_USEC": "2000000"}
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", str(path), "--log-level", "warning"],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -107,7 +113,10 @@ def test_serve_runs_the_hub_and_says_goodbye(tmp_path, broker, peer):
 
         health = wait_for(lambda: (h := up()) and h["connected"] and h, timeout=15, what="gate-hub serve up")
         assert health["connected"] is True
+        said = [notify.recv(64).decode() for _ in range(3)]
+        assert said == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], said
     finally:
+        notify.close()
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     # uvicorn re-raises SIGTERM after its graceful shutdown; systemd counts that as clean
