@@ -7,8 +7,6 @@ is never sent one older than standing.MAX_AGE_S (the clerk has moved on by then)
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from hub.cards.service import canonical
 from hub.enroll import store as desk
 from hub.enroll.standing import received_recently, standing
 from hub.errors import Forbidden, NotFound
+from hub.events.bus import last_event_id, sse_response
 from hub.gates import service as gates
 
 router = APIRouter(prefix="/api/v1/enroll", tags=["enrolment desk"])
@@ -28,7 +27,6 @@ static_router = APIRouter(include_in_schema=False)
 
 _clerks = require(Role.CLERK, Role.SUPERVISOR)
 
-KEEPALIVE_S = 15.0
 SCRIPT = Path(__file__).resolve().parent.parent / "static" / "enroll.js"
 
 
@@ -55,10 +53,6 @@ def card_standing(request: Request, uid: str, _: Principal = Depends(_clerks)) -
         return standing(uid, desk.card_row(db, uid))
 
 
-def _sse(row: dict) -> str:
-    return f"id: {row['seq']}\nevent: presented\ndata: {json.dumps(row, separators=(',', ':'))}\n\n"
-
-
 @router.get("/stations/{gate_id}/stream")
 async def stream(request: Request, gate_id: str, who: Principal = Depends(_clerks)) -> StreamingResponse:
     """Taps at one station from now on (or after Last-Event-ID), each with the UID's standing."""
@@ -67,8 +61,6 @@ async def stream(request: Request, gate_id: str, who: Principal = Depends(_clerk
     if not any(s["gate_id"] == gate_id for s in await run_in_threadpool(_stations, request, who)):
         raise NotFound(f"no enrolment station {gate_id}", rule="unknown_station", field="gate_id")
     store = request.app.state.store
-    bus = request.app.state.bus
-    header = request.headers.get("last-event-id", "").strip()
 
     def now_seq() -> int:
         with store.read() as db:
@@ -78,36 +70,14 @@ async def stream(request: Request, gate_id: str, who: Principal = Depends(_clerk
         with store.read() as db:
             return desk.after(db, gate_id, seq)
 
+    def fresh(row: dict) -> bool:
+        return received_recently(row["received_at"], datetime.now(timezone.utc))
+
     # fixed before the response starts, so a tap made once the page sees the stream open is sent
-    start = int(header) if header.isdigit() else await run_in_threadpool(now_seq)
-
-    async def body():
-        pair = bus.listen()
-        _, wake = pair
-        last = start
-        try:
-            yield "retry: 2000\n\n"
-            while not request.app.state.closing.is_set():
-                wake.clear()
-                rows = await run_in_threadpool(read, last)
-                now = datetime.now(timezone.utc)
-                for row in rows:
-                    last = row["seq"]
-                    if received_recently(row["received_at"], now):
-                        yield _sse(row)
-                if rows:
-                    continue
-                try:
-                    await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
-                except TimeoutError:
-                    if await request.is_disconnected():
-                        return
-                    yield ": keepalive\n\n"
-        finally:
-            bus.forget(pair)
-
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    start = last_event_id(request)
+    if start is None:
+        start = await run_in_threadpool(now_seq)
+    return sse_response(request, start, read, "presented", keep=fresh)
 
 
 @static_router.get("/enroll/static/enroll.js")

@@ -1,14 +1,25 @@
-"""Wakes live pages when an event is stored.
+"""Wakes live pages when an event is stored, and streams what is new as server-sent events.
 
 The MQTT thread calls ``notify`` after the event's transaction commits; each open stream
 waits on an asyncio.Event on the server's loop and then reads what is new from the store.
-The bus carries no data, so a slow browser can never make it grow.
+The bus carries no data, so a slow browser can never make it grow. Every live stream (the
+guards' passes, a desk's taps) is ``sse_response``: ids are the store's own sequence, so a
+browser that reconnects with Last-Event-ID resumes exactly after what it saw.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
+from typing import Callable
+
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+KEEPALIVE_S = 15.0
+RETRY_MS = 2000
 
 
 class EventBus:
@@ -35,3 +46,47 @@ class EventBus:
                 loop.call_soon_threadsafe(ev.set)
             except RuntimeError:  # that loop has closed
                 self.forget((loop, ev))
+
+
+def last_event_id(request: Request) -> int | None:
+    header = request.headers.get("last-event-id", "").strip()
+    return int(header) if header.isdigit() else None
+
+
+def sse_response(
+    request: Request,
+    start: int,
+    read: Callable[[int], list[dict]],
+    event: str,
+    keep: Callable[[dict], bool] = lambda row: True,
+) -> StreamingResponse:
+    """Rows with ``seq`` above ``start`` as they are stored; ``read(seq)`` runs in a thread."""
+    bus: EventBus = request.app.state.bus
+    closing: threading.Event = request.app.state.closing
+
+    async def body():
+        pair = bus.listen()
+        _, wake = pair
+        last = start
+        try:
+            yield f"retry: {RETRY_MS}\n\n"
+            while not closing.is_set():
+                wake.clear()
+                rows = await run_in_threadpool(read, last)
+                for row in rows:
+                    last = row["seq"]
+                    if keep(row):
+                        yield f"id: {row['seq']}\nevent: {event}\ndata: {json.dumps(row, separators=(',', ':'))}\n\n"
+                if rows:
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keepalive\n\n"
+        finally:
+            bus.forget(pair)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
