@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from drivers.config import GpioInput, ReaderConfig, RelayConfig
 from protocols.commands import KEY_BYTES
 from protocols.configfile import load_toml
+from protocols.mqtt_settings import MqttSettings
 from protocols.topics import check_name
 
 _HEX_KEY = re.compile(rf"^[0-9a-fA-F]{{{KEY_BYTES * 2}}}$")
@@ -53,15 +54,7 @@ class AgentSection(_Section):
         return v
 
 
-class MqttSection(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    client_id: str | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=600)
+class MqttSection(MqttSettings):
     #: reconnect backoff doubles from 1 s up to this
     reconnect_max_s: int = Field(default=30, ge=1, le=600)
 

@@ -13,7 +13,6 @@ reconnects of the same client, so an event is forgotten only on the broker's PUB
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import time
 from typing import Callable
@@ -24,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from gate_agent.config import AgentSection, MqttSection
 from gate_agent.outbox import Outbox
 from protocols.messages import GateStatus, SyncRequest
+from protocols.mqtt_settings import login
 from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,7 @@ class MqttLink:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
         c.max_inflight_messages_set(max_inflight)
         c.reconnect_delay_set(RECONNECT_MIN_S, mqtt_cfg.reconnect_max_s)
-        if mqtt_cfg.username is not None:
-            pw = mqtt_cfg.password.get_secret_value() if mqtt_cfg.password is not None else None
-            c.username_pw_set(mqtt_cfg.username, pw)
-        if mqtt_cfg.tls:
-            c.tls_set(ca_certs=str(mqtt_cfg.ca_file) if mqtt_cfg.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+        login(c, mqtt_cfg)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from protocols.mqtt_settings import MqttSettings
 from protocols.topics import check_name
 
 
@@ -29,15 +30,7 @@ class HubSection(_Section):
         return check_name("site", v)
 
 
-class MqttSection(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
-    tls: bool = False
-    ca_file: Path | None = None
-    client_id: str | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=600)
+MqttSection = MqttSettings
 
 
 class HubConfig(_Section):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 from dataclasses import dataclass
 from typing import Callable
@@ -27,6 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hub.config import MqttSection
 from hub.errors import DomainError
 from protocols.messages import utcnow
+from protocols.mqtt_settings import login
 from protocols.topics import hub_status_topic
 
 log = logging.getLogger(__name__)
@@ -68,11 +68,7 @@ class HubMqtt:
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(10_000)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
-        if config.username:
-            pw = config.password.get_secret_value() if config.password else None
-            self.client.username_pw_set(config.username, pw)
-        if config.tls:
-            self.client.tls_set(ca_certs=str(config.ca_file) if config.ca_file else None, cert_reqs=ssl.CERT_REQUIRED)
+        login(self.client, config)
         self.client.will_set(self.status_topic, hub_status_payload(False), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect

@@ -8,11 +8,12 @@ transaction, hub.gates.acl.card_changed (so the gates hear of it).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hub.cards.rules import Particulars
 from protocols.cards import CardStatus, CardType
 from protocols.uid import normalise_uid
 
@@ -50,7 +51,7 @@ class Deposit(BaseModel):
     receipt_no: str = Field(min_length=1, max_length=64)
 
 
-class IssueCard(BaseModel):
+class IssueCard(Particulars):
     """Body of POST /api/v1/cards: the public keys, then the optional per-type keys that
     hub.cards.rules.check_issue reads (documented there; it decides which a type needs)."""
 
@@ -62,12 +63,6 @@ class IssueCard(BaseModel):
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     person_id: int | None = None
-    tenancy_start: date | None = None
-    tenancy_end: date | None = None
-    police_registration_no: str | None = Field(default=None, max_length=64)
-    employer_unit: str | None = Field(default=None, max_length=64)
-    permit_no: str | None = Field(default=None, max_length=64)
-    permit_until: date | None = None
     deposit: Deposit | None = None
     company_letter_ref: str | None = Field(default=None, max_length=128)
     applicant: Literal["holder", "owner", "agent"] | None = None

@@ -30,9 +30,22 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlite_utils
+from pydantic import BaseModel, Field
 
 from hub.errors import BadInput, RuleViolation
 from protocols.cards import CardStatus, CardType
+
+
+class Particulars(BaseModel):
+    """What the card types' rules ask of a holder, kept on the person in the register and
+    given (or filled from the person) when a card is issued."""
+
+    tenancy_start: date | None = None
+    tenancy_end: date | None = None
+    police_registration_no: str | None = Field(default=None, max_length=64)
+    employer_unit: str | None = Field(default=None, max_length=64)
+    permit_no: str | None = Field(default=None, max_length=64)
+    permit_until: date | None = None
 
 REQUEST_KEYS = (
     "person_id", "tenancy_start", "tenancy_end", "police_registration_no", "employer_unit",

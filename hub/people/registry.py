@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from hub import audit
 from hub.db import Store
+from hub.cards.rules import Particulars
 from hub.errors import BadInput, Conflict, NotFound
 from protocols.uid import InvalidUid, normalise_uid
 
@@ -129,19 +130,13 @@ class UnitIn(_In):
         return unit_code(self.building, self.floor, self.room)
 
 
-class PersonIn(_In):
+class PersonIn(_In, Particulars):
     name: str = Field(min_length=1, max_length=200)
     role: PersonRole
     unit: str | None = Field(default=None, max_length=64, validate_default=True)
     phone: str | None = None
     email: str | None = None
     id_doc_no: str | None = None
-    tenancy_start: date | None = None
-    tenancy_end: date | None = None
-    police_registration_no: str | None = Field(default=None, max_length=64)
-    employer_unit: str | None = Field(default=None, max_length=64)
-    permit_no: str | None = Field(default=None, max_length=64)
-    permit_until: date | None = None
 
     @field_validator("phone")
     @classmethod
