@@ -71,3 +71,21 @@ def pty_device():
     yield make
     for d in made:
         d.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+#: as root, without a sandbox; no background traffic (this machine's network is closed)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium driven by Playwright (no `playwright install`: it cannot download here)."""
+    need(os.path.exists(CHROMIUM), "Debian chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -3,7 +3,6 @@ holder, upload and see the photo, issue, replace a lost card, take back, scrap."
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import date
 
@@ -13,7 +12,6 @@ import uvicorn
 from hub.auth import create_token
 from hub.people.registry import PersonIn, UnitIn, add_person, add_unit
 from hub.stock import ledger
-from tests.conftest import need
 from tests.rigs.broker import free_port
 from tests.rigs.wait import wait_for
 
@@ -21,9 +19,6 @@ from .test_api import make_app
 from .test_photos_files import DATA
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 
 
 @pytest.fixture
@@ -39,14 +34,6 @@ def hub_url(store, tmp_path):
     thread.join(10)
 
 
-@pytest.fixture
-def browser():
-    need(os.path.exists(CHROMIUM), "Debian chromium not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def tab_to(page, selector: str, limit: int = 80) -> None:

@@ -11,6 +11,7 @@ import threading
 import httpx
 import pytest
 
+from tests.conftest import ROOT
 from tests.rigs.broker import free_port
 from tests.rigs.wait import wait_for
 
@@ -20,7 +21,7 @@ def demo():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--seconds", "60", "--seed", "7"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=os.path.dirname(os.path.dirname(__file__)) + "/..",
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
     )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
@@ -34,7 +35,7 @@ def demo():
         proc.wait(10)
 
 
-def test_demo_runs_gates_and_the_guards_link_shows_passes(demo) -> None:
+def test_demo_runs_gates_and_the_guards_link_shows_passes(demo, browser) -> None:
     port, banner, _ = demo
     admin = re.search(r"admin API token:\s+(\S+)", banner).group(1)
     guard_link = re.search(r"guard's live page:\s+(\S+)", banner).group(1)
@@ -48,21 +49,11 @@ def test_demo_runs_gates_and_the_guards_link_shows_passes(demo) -> None:
     assert {e["decision"] for e in passes} <= {"granted", "denied"}
     assert all(e["holder"] for e in passes if e["decision"] == "granted"), "granted passes name their holder"
 
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("Debian chromium not installed")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(guard_link)  # the token rides in the fragment and signs the guard in
-            page.wait_for_url(re.compile(r"/live$"), timeout=15000)
-            assert "#token" not in page.url
-            page.wait_for_selector("tbody tr", timeout=15000)
-            if os.environ.get("GATEHOUSE_SHOTS"):
-                page.wait_for_timeout(4000)
-                page.screenshot(path=os.path.join(os.environ["GATEHOUSE_SHOTS"], "demo-live.png"))
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(guard_link)  # the token rides in the fragment and signs the guard in
+    page.wait_for_url(re.compile(r"/live$"), timeout=15000)
+    assert "#token" not in page.url
+    page.wait_for_selector("tbody tr", timeout=15000)
+    if os.environ.get("GATEHOUSE_SHOTS"):
+        page.wait_for_timeout(4000)
+        page.screenshot(path=os.path.join(os.environ["GATEHOUSE_SHOTS"], "demo-live.png"))

@@ -3,31 +3,18 @@ vpcd -> pcscd -> an enroll-role GateAgent -> MQTT -> hub -> SSE) fills the card-
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from hub.auth import create_token
-from tests.conftest import need
 from tests.e2e_contactless.conftest import DESK_READER
 from tests.rigs.wait import wait_for
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 DESK = "desk-1"
 UID = "04C0FFEE123456"
 
 
-@pytest.fixture
-def browser():
-    need(os.path.exists(CHROMIUM), "Debian chromium not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def text(page, selector: str) -> str:

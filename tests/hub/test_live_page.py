@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 
 import httpx
@@ -13,25 +12,12 @@ from hub.gates.service import register_gate
 from protocols.commands import GateCommand, verify_command
 from protocols.messages import DoorStatus, GateEvent, GateStatus, parse
 from protocols.topics import gate_topic
-from tests.conftest import need
 from tests.rigs.wait import wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 
 
-@pytest.fixture
-def browser():
-    need(os.path.exists(CHROMIUM), "chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
