@@ -18,18 +18,19 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.config import MqttSection
 from hub.errors import DomainError
-from protocols.messages import utcnow
+from protocols.messages import BadMessage, parse, utcnow
 from protocols.mqtt_settings import login
-from protocols.topics import hub_status_topic
+from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
 
 log = logging.getLogger(__name__)
+M = TypeVar("M")
 
 Handler = Callable[[str, bytes], None]
 
@@ -181,6 +182,23 @@ class Drops:
             self.counts[channel] = self.counts.get(channel, 0) + 1
             self.last[channel] = reason
         log.warning("dropped message on %s: %s", topic, reason)
+
+    def from_gate(self, channel: str, topic: str, payload: bytes, model: type[M]) -> M | None:
+        """The message if it parses and speaks for the gate in its topic; otherwise dropped.
+
+        A gate may only speak for itself (the broker ACL pins each gate's login to its own
+        topics, and the hub checks again here).
+        """
+        try:
+            where = parse_gate_topic(topic)
+            msg = parse(model, payload)
+        except (BadTopic, BadMessage) as exc:
+            self.drop(channel, topic, str(exc))
+            return None
+        if msg.gate_id != where.gate_id:
+            self.drop(channel, topic, f"gate_id {msg.gate_id!r} is not the topic's gate {where.gate_id!r}")
+            return None
+        return msg
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:

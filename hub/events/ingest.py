@@ -18,8 +18,7 @@ from hub.events import store as events
 from hub.events.bus import EventBus
 from hub.gates import acl
 from hub.mqtt import Drops
-from protocols.messages import BadMessage, EventKind, GateEvent, parse
-from protocols.topics import BadTopic, parse_gate_topic
+from protocols.messages import EventKind, GateEvent
 
 
 class EventIngest:
@@ -34,19 +33,13 @@ class EventIngest:
 
     def handle(self, topic: str, payload: bytes) -> int | None:
         """Store one event message; its seq, or None if dropped or already stored."""
-        try:
-            where = parse_gate_topic(topic)
-            event = parse(GateEvent, payload)
-        except (BadTopic, BadMessage) as exc:
-            self.drops.drop("event", topic, str(exc))
-            return None
-        if event.gate_id != where.gate_id:
-            self.drops.drop("event", topic, f"gate_id {event.gate_id!r} is not the topic's gate {where.gate_id!r}")
+        event = self.drops.from_gate("event", topic, payload, GateEvent)
+        if event is None:
             return None
         if event.kind == EventKind.PRESENTED:
             return self._presented(event)
         with self.store.tx() as db:
-            acl.ensure_gate(db, where.gate_id)
+            acl.ensure_gate(db, event.gate_id)
             seq = events.store_event(db, event, datetime.now(timezone.utc))
         if seq is None:
             self.repeats += 1

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from hub.db import Store
 from hub.gates import acl, service
 from hub.mqtt import Drops, HubMqtt, HubUnavailable
-from protocols.messages import BadMessage, GateStatus, SyncRequest, parse
-from protocols.topics import BadTopic, gate_topic, parse_gate_topic
+from protocols.messages import GateStatus, SyncRequest
+from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,8 @@ class GateIngest:
     def handle_status(self, topic: str, payload: bytes) -> None:
         if not payload:
             return
-        try:
-            where = parse_gate_topic(topic)
-            status = parse(GateStatus, payload)
-        except (BadTopic, BadMessage) as exc:
-            self.drops.drop("status", topic, str(exc))
-            return
-        if status.gate_id != where.gate_id:
-            self.drops.drop("status", topic, f"gate_id {status.gate_id!r} is not the topic's gate {where.gate_id!r}")
+        status = self.drops.from_gate("status", topic, payload, GateStatus)
+        if status is None:
             return
         now = time.monotonic()
         with self.store.tx() as db:
@@ -61,14 +55,8 @@ class GateIngest:
             self._send(status.gate_id, repair)
 
     def handle_sync(self, topic: str, payload: bytes) -> None:
-        try:
-            where = parse_gate_topic(topic)
-            req = parse(SyncRequest, payload)
-        except (BadTopic, BadMessage) as exc:
-            self.drops.drop("sync", topic, str(exc))
-            return
-        if req.gate_id != where.gate_id:
-            self.drops.drop("sync", topic, f"gate_id {req.gate_id!r} is not the topic's gate {where.gate_id!r}")
+        req = self.drops.from_gate("sync", topic, payload, SyncRequest)
+        if req is None:
             return
         with self.store.tx() as db:
             answer = acl.answer_sync(db, req.gate_id, req.rev, req.checksum)
