@@ -37,6 +37,7 @@ from hub.events.views import router as events_router
 from hub.gates.ingest import GateIngest
 from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
+from hub.housekeeping import Housekeeper
 from hub.mqtt import Drops, HubMqtt
 from hub.web.views import PUBLIC_STATIC
 from hub.web.views import router as web_router
@@ -113,6 +114,8 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             state.mqtt = mqtt
             state.publisher.start()
             mqtt.start()
+        housekeeper = Housekeeper(store)
+        housekeeper.start()
         notify = systemd.notifier()
         alive = asyncio.create_task(systemd.keep_alive(notify, store)) if notify else None
         try:
@@ -120,6 +123,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         finally:
             if alive is not None:
                 alive.cancel()
+            housekeeper.stop()
             state.closing.set()
             state.bus.notify()
             if state.publisher is not None:

@@ -359,6 +359,15 @@ def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
     return [coalesce(gate_id, rows)]
 
 
+def trim_log(db: sqlite_utils.Database, keep_revs: int) -> int:
+    """Drop each gate's log rows older than its last ``keep_revs`` revisions; how many went."""
+    cur = db.execute(
+        "DELETE FROM acl_log WHERE rev <= (SELECT h.rev FROM acl_head h WHERE h.gate_id = acl_log.gate_id) - ?",
+        [keep_revs],
+    )
+    return cur.rowcount
+
+
 def log_after(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[str, list[LogRow]]]:
     """Non-bulk log rows with id > after_id, per gate in rev order, and the highest id seen."""
     last = after_id

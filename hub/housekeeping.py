@@ -1,0 +1,60 @@
+"""The hub's hourly chores.
+
+- Cards past their valid_until become expired. Gates already refuse them by date, so this
+  keeps the records and the monthly report true rather than keeping anyone out.
+- Each gate's ACL log is trimmed to its last KEEP_REVS revisions. A gate further behind than
+  that gets a whole snapshot when it asks (hub.gates.acl answers a rev it has no log row for
+  with a snapshot), which is what it would get anyway after so many changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from hub.cards import moves
+from hub.db import Store
+from hub.gates import acl
+
+log = logging.getLogger(__name__)
+
+EVERY_S = 3600.0
+FIRST_AFTER_S = 60.0
+KEEP_REVS = 10_000
+
+
+def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_REVS) -> dict[str, int]:
+    expired = moves.expire_due(store, now=now)
+    with store.tx() as db:
+        trimmed = acl.trim_log(db, keep_revs)
+    if expired or trimmed:
+        log.info("housekeeping: %d cards expired, %d old ACL log rows trimmed", len(expired), trimmed)
+    return {"expired": len(expired), "trimmed": trimmed}
+
+
+class Housekeeper:
+    def __init__(self, store: Store, every_s: float = EVERY_S, first_after_s: float = FIRST_AFTER_S) -> None:
+        self.store = store
+        self.every_s = every_s
+        self.first_after_s = first_after_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        wait = self.first_after_s
+        while not self._stop.wait(wait):
+            try:
+                run_once(self.store)
+            except Exception:  # noqa: BLE001 - try again next hour
+                log.exception("housekeeping failed")
+            wait = self.every_s
