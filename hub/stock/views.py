@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.access.plan import calendar
 from hub.auth import Principal, Role, require
 from hub.stock import export, ledger, report
 from protocols.cards import CardType
@@ -38,7 +39,16 @@ class FileReport(_Body):
     note: str | None = Field(default=None, max_length=1000)
 
 
-_TZ = Query(default="UTC", max_length=64, description="the estate's timezone, for month bounds and the due date")
+_TZ = Query(default=None, max_length=64,
+            description="timezone for month bounds and the due date; default: the estate's (access calendar)")
+
+
+def _zone(request: Request, tz: str | None) -> str:
+    """The month of a report is the estate's month: one timezone for schedules and reports."""
+    if tz:
+        return tz
+    with request.app.state.store.read() as db:
+        return calendar(db)[0]
 
 
 @router.post("/deliveries", status_code=201)
@@ -72,12 +82,13 @@ def set_limits(request: Request, card_type: CardType, body: Limits, who: Princip
 
 def _report(request: Request, month: str, tz: str) -> report.MonthlyReport:
     year, mon = report.parse_month(month)
+    zone = _zone(request, tz)
     with request.app.state.store.read() as db:
-        return report.compute(db, year, mon, tz)
+        return report.compute(db, year, mon, zone)
 
 
 @router.get("/reports/{month}")
-def monthly(request: Request, month: str, tz: str = _TZ, format: Literal["json", "csv", "xlsx", "html"] = "json",
+def monthly(request: Request, month: str, tz: str | None = _TZ, format: Literal["json", "csv", "xlsx", "html"] = "json",
             _: Principal = Depends(_staff)) -> Any:
     rep = _report(request, month, tz)
     name = f"card-inventory-{rep.month}"
@@ -94,20 +105,22 @@ def monthly(request: Request, month: str, tz: str = _TZ, format: Literal["json",
 
 
 @router.post("/reports/{month}/file")
-def file_report(request: Request, month: str, tz: str = _TZ, body: FileReport | None = Body(default=None),
+def file_report(request: Request, month: str, tz: str | None = _TZ, body: FileReport | None = Body(default=None),
                 who: Principal = Depends(_staff)) -> dict[str, Any]:
     year, mon = report.parse_month(month)
-    rep = report.file_report(request.app.state.store, who.who, year, mon, tz, body.note if body else None)
+    zone = _zone(request, tz)
+    rep = report.file_report(request.app.state.store, who.who, year, mon, zone, body.note if body else None)
     return rep.as_dict()
 
 
 @router.get("/years/{year}")
-def year_summary(request: Request, year: int, tz: str = _TZ, _: Principal = Depends(_staff)) -> dict[str, Any]:
+def year_summary(request: Request, year: int, tz: str | None = _TZ, _: Principal = Depends(_staff)) -> dict[str, Any]:
+    zone = _zone(request, tz)
     with request.app.state.store.read() as db:
-        return report.late_or_wrong(db, year, tz)
+        return report.late_or_wrong(db, year, zone)
 
 
 @pages.get("/clerk/stock/{month}", response_class=HTMLResponse)
-def printable(request: Request, month: str, tz: str = _TZ, _: Principal = Depends(_staff)) -> HTMLResponse:
+def printable(request: Request, month: str, tz: str | None = _TZ, _: Principal = Depends(_staff)) -> HTMLResponse:
     """The printable report page (a browser with the session cookie)."""
     return HTMLResponse(export.to_html(_report(request, month, tz)))

@@ -222,3 +222,20 @@ def test_correcting_a_persons_details_is_audited_without_the_id_number(api, stor
     with store.read() as db:
         [row] = list(db.query("SELECT who, detail FROM audit WHERE entity = 'person' AND action = 'update'"))
     assert row["who"] == "clerk:t-clerk" and "E99887766" not in row["detail"] and "id_doc_no" in row["detail"]
+
+
+def test_the_monthly_report_is_the_estates_month_by_default(api, store):
+    """A delivery at 01:00 on 1 November in Shanghai is 17:00 on 31 October in UTC."""
+    from hub.stock import ledger
+
+    at = datetime(2026, 10, 31, 17, 0, tzinfo=timezone.utc)
+    ledger.receive_delivery(store, "clerk:t", "owner", 50, "DN-1101", at=at)
+
+    def purchased(month, **q):
+        rows = api("GET", f"/api/v1/stock/reports/{month}", params=q).json()["rows"]
+        return sum(r["purchased"] for r in rows if r["card_type"] == "owner")
+
+    assert (purchased("2026-10"), purchased("2026-11")) == (50, 0)  # the estate starts on UTC
+    assert api("PUT", "/api/v1/access/calendar", role="supervisor", json={"timezone": "Asia/Shanghai"}).status_code == 200
+    assert (purchased("2026-10"), purchased("2026-11")) == (0, 50)
+    assert purchased("2026-10", tz="UTC") == 50  # still askable in another zone
