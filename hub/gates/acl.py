@@ -29,7 +29,7 @@ calls ``reproject(db, uids)`` for the cards it touches, in the transaction of th
 Answering a SyncRequest (``answer_sync``):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
   from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
-  chunks of CHUNK entries sharing one snapshot_id (for a gate ahead of the hub, restored
+  chunks of at most CHUNK entries and CHUNK_BYTES sharing one snapshot_id (for a gate ahead of the hub, restored
   from a backup, the head is first renumbered past the gate's rev: ``_jump_head``);
 - otherwise a delta from the gate's rev to the head, coalesced to the latest state per uid
   (or a snapshot when more than CHUNK uids changed, to keep messages small);
@@ -53,9 +53,26 @@ import sqlite_utils
 from hub.access.plan import AccessPlan, load_plan
 from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_update
 from protocols.cards import CardStatus, CardType
-from protocols.messages import AclUpdate
+from protocols.messages import MAX_PAYLOAD, AclUpdate
 
 CHUNK = 500
+#: entries' JSON per message at most: half of what a gate accepts (protocols.messages
+#: MAX_PAYLOAD), since an entry with a schedule and the estate's holidays can be 500+ bytes
+CHUNK_BYTES = MAX_PAYLOAD // 2
+
+
+def _split(texts: Iterable[str], count: int = CHUNK, size: int = CHUNK_BYTES) -> list[list[str]]:
+    """Consecutive groups of at most ``count`` texts and ``size`` bytes (one oversized text alone)."""
+    groups: list[list[str]] = []
+    group: list[str] = []
+    used = 0
+    for text in texts:
+        if group and (len(group) >= count or used + len(text) > size):
+            groups.append(group)
+            group, used = [], 0
+        group.append(text)
+        used += len(text) + 1
+    return [*groups, group] if group else groups
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS gates (
@@ -261,10 +278,8 @@ def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
 
 def snapshot(db: sqlite_utils.Database, gate_id: str, chunk_size: int = CHUNK) -> list[AclUpdate]:
     rev, checksum = head(db, gate_id)
-    entries = [AclEntry.model_validate_json(r["entry"]) for r in db.query(
-        "SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id]
-    )]
-    parts = [entries[i : i + chunk_size] for i in range(0, len(entries), chunk_size)] or [[]]
+    texts = [r["entry"] for r in db.query("SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id])]
+    parts = [[AclEntry.model_validate_json(t) for t in group] for group in _split(texts, chunk_size)] or [[]]
     sid = uuid.uuid4().hex
     return [
         AclUpdate(
@@ -349,9 +364,10 @@ def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
             _jump_head(db, gate_id, rev)
         return snapshot(db, gate_id)
     changed = list(db.query(
-        "SELECT COUNT(DISTINCT uid) AS n FROM acl_log WHERE gate_id = ? AND rev > ?", [gate_id, rev]
-    ))[0]["n"]
-    if changed > CHUNK:
+        "SELECT COUNT(DISTINCT uid) AS n, COALESCE(SUM(LENGTH(entry)), 0) AS bytes FROM acl_log"
+        " WHERE gate_id = ? AND rev > ?", [gate_id, rev]
+    ))[0]
+    if changed["n"] > CHUNK or changed["bytes"] > CHUNK_BYTES:  # too big for one delta
         return snapshot(db, gate_id)
     rows = [LogRow(gate_id, r["rev"], r["uid"], r["entry"], r["checksum"]) for r in db.query(
         "SELECT rev, uid, entry, checksum FROM acl_log WHERE gate_id = ? AND rev > ? ORDER BY rev", [gate_id, rev]
@@ -386,14 +402,17 @@ def max_log_id(db: sqlite_utils.Database) -> int:
 
 
 def deltas(gate_id: str, rows: list[LogRow], chunk: int = CHUNK) -> list[AclUpdate]:
-    """Rows of one gate as deltas of at most ``chunk`` consecutive revs each."""
+    """Rows of one gate as deltas of at most ``chunk`` consecutive revs and CHUNK_BYTES each."""
     out: list[AclUpdate] = []
     run: list[LogRow] = []
+    used = 0
     for r in rows:
-        if run and (r.rev != run[-1].rev + 1 or len(run) >= chunk):
+        size = len(r.entry or r.uid) + 1
+        if run and (r.rev != run[-1].rev + 1 or len(run) >= chunk or used + size > CHUNK_BYTES):
             out.append(coalesce(gate_id, run))
-            run = []
+            run, used = [], 0
         run.append(r)
+        used += size
     if run:
         out.append(coalesce(gate_id, run))
     return out

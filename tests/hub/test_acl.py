@@ -236,3 +236,40 @@ def test_a_revocation_reaches_every_gate_within_a_second(hub, peer):
     assert time.monotonic() - t0 < 1.0
     assert {u.gate_id for u in got.values()} == set(gates)
     assert all(u.upserts[0].status == "revoked" and u.rev == 2 for u in got.values())
+
+
+def _big_entry(uid: str) -> AclEntry:
+    """A renovation worker's entry with a schedule and years of estate holidays: ~600 bytes."""
+    from datetime import date, time as clock, timedelta
+
+    from protocols.acl import Schedule, TimeWindow
+
+    holidays = tuple(date(2024, 1, 1) + timedelta(days=7 * i) for i in range(40))
+    schedule = Schedule(timezone="Asia/Shanghai", windows=(TimeWindow(days=(0, 1, 2, 3, 4, 5), start=clock(8), end=clock(12)),
+                                                          TimeWindow(days=(0, 1, 2, 3, 4, 5), start=clock(14), end=clock(18))),
+                        holidays=holidays)
+    return AclEntry(uid=uid, status="active", card_type="renovation_worker", schedule=schedule)
+
+
+def test_every_message_fits_what_a_gate_accepts_however_big_the_entries(tmp_path):
+    """500 entries with schedules and holidays are over 256 KB: chunks are cut by size too."""
+    from protocols.acl import canonical_json
+    from protocols.messages import MAX_PAYLOAD
+
+    store = Store.open(tmp_path / "hub.db")
+    entries = [_big_entry(f"0C{i:06X}") for i in range(1200)]
+    assert len(canonical_json(entries[0])) > 600
+    with store.tx() as db:
+        acl.ensure_gate(db, "north")
+        for e in entries:
+            acl._set_entry(db, "north", e.uid, e)  # noqa: SLF001 - the log as card changes write it
+        chunks = acl.snapshot(db, "north")
+        rows = [acl.LogRow("north", r["rev"], r["uid"], r["entry"], r["checksum"])
+                for r in db.query("SELECT * FROM acl_log WHERE gate_id = 'north' ORDER BY rev")]
+        far_behind = acl.answer_sync(db, "north", 100, rows[99].checksum)
+    for update in [*chunks, *acl.deltas("north", rows), *far_behind]:
+        wire = update.to_bytes()
+        assert len(wire) <= MAX_PAYLOAD, f"{update.kind} of {len(wire)} bytes would be refused by the gate"
+        assert parse(AclUpdate, wire) == update
+    assert sum(len(c.upserts) for c in chunks) == 1200 and checksum_of(e for c in chunks for e in c.upserts) == chunks[0].checksum
+    assert far_behind[0].kind == "snapshot", "1,100 big changes are too much for one delta"
