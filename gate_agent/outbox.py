@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 #: at most this many events are held in memory while the disk refuses them
 VOLATILE_MAX = 10_000
-#: acknowledged events are deleted in batches: a lost delete only means a harmless resend
-ACK_BATCH = 256
+#: acknowledged events are deleted in batches by the sender thread: a lost delete only
+#: means a harmless resend
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -54,6 +54,7 @@ class Outbox:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._incoming: deque[str] = deque()  # acknowledgements not yet taken (lock-free)
         self._acked: set[str] = set()
         self._volatile: OrderedDict[str, bytes] = OrderedDict()
         self.error: str | None = None
@@ -108,16 +109,24 @@ class Outbox:
             self._disk_depth += cur.rowcount
 
     def ack(self, event_id: str) -> None:
-        """The broker has the event: forget it (in a batch; see flush_acks)."""
-        with self._lock:
-            if self._volatile.pop(event_id, None) is not None:
-                return
-            self._acked.add(event_id)
-            if len(self._acked) >= ACK_BATCH:
-                self.flush_acks()
+        """The broker has the event: forget it, later, in a batch (see flush_acks).
+
+        Called on paho's network thread, so it takes no lock and touches no disk: waiting
+        here for a commit would stop paho reading the next acknowledgements.
+        """
+        self._incoming.append(event_id)
+
+    def _take_acks(self) -> None:
+        """Move acknowledgements from the lock-free queue into the set (lock held)."""
+        while self._incoming:
+            event_id = self._incoming.popleft()
+            if self._volatile.pop(event_id, None) is None:
+                self._acked.add(event_id)
 
     def flush_acks(self) -> None:
+        """Delete acknowledged events (the sender thread calls this after each round)."""
         with self._lock:
+            self._take_acks()
             if not self._acked:
                 return
             ids = list(self._acked)
@@ -136,6 +145,7 @@ class Outbox:
     def after(self, seq: int, limit: int) -> list[Pending]:
         """Events on disk after ``seq``, oldest first, not yet acknowledged."""
         with self._lock:
+            self._take_acks()
             rows = self._c.execute(
                 "SELECT seq, event_id, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
             ).fetchall()
@@ -143,10 +153,12 @@ class Outbox:
 
     def volatile(self) -> list[Pending]:
         with self._lock:
+            self._take_acks()
             return [Pending(0, e, p) for e, p in self._volatile.items()]
 
     @property
     def depth(self) -> int:
         """Events not yet acknowledged by the broker."""
         with self._lock:
+            self._take_acks()
             return max(0, self._disk_depth - len(self._acked)) + len(self._volatile)

@@ -29,7 +29,8 @@ class Mosquitto:
 
     def start(self, timeout: float = 5.0) -> "Mosquitto":
         conf = self.workdir / f"mosquitto-{self.port}.conf"
-        body = self.extra_conf or "allow_anonymous true\n"
+        # as config/mosquitto.conf: no cap on what is queued for the hub's persistent session
+        body = self.extra_conf or "allow_anonymous true\nmax_queued_messages 0\n"
         # as root, mosquitto drops to user "mosquitto", which cannot read pytest's private tmp
         who = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(f"listener {self.port} 127.0.0.1\npersistence false\n{who}{body}")
