@@ -139,6 +139,9 @@ class GateAgent:
             for i, rcfg in enumerate(d.readers):
                 reader = build_reader(rcfg, reader_name(d.id, i), self)
                 door.readers.append(reader)
+                # degraded until the reader itself says it is ready: an OSDP reader may take
+                # seconds to come online, and a guard must not see "ok" meanwhile
+                door.problems[reader.name] = "not ready yet"
                 self._reader_door[reader.name] = (door, rcfg.direction, reader)
             if d.contact is not None:
                 problem = self._inputs.add(

@@ -272,3 +272,15 @@ def test_reconnect_says_online_again_and_resyncs(tmp_path, own_broker, agent_fac
     st = parse(GateStatus, peer.next(topic("status"), where=lambda m: m.retain).payload)
     assert st.online and st.acl_rev == 1
     wait_for(lambda: agent.outbox.depth == 0, what="the buffered event sent after reconnecting")
+
+
+def test_a_door_is_degraded_until_its_reader_says_it_is_ready(tmp_path, agent_factory, pty_device):
+    """An OSDP reader takes seconds to come online: meanwhile the guard must not see "ok"."""
+    line = pty_device()  # an RS-485 line where no reader answers yet
+    cfg = agent_config(tmp_path, door={"readers": [{"kind": "osdp", "port": line.path, "address": 1,
+                                                    "scbk": "00" * 16, "direction": "in"}]})
+    agent = agent_factory(cfg)
+    door = agent.status().doors[DOOR]
+    assert door.state == "degraded" and any("not ready yet" in p for p in door.problems), door
+    ready = agent_factory(agent_config(tmp_path / "sim"))  # a reader that reports at once
+    wait_for(lambda: ready.status().doors[DOOR].state == "ok", what="the sim door ok once its readers report")

@@ -87,15 +87,18 @@ def gate_view(client: httpx.Client, gate_id: str) -> dict | None:
     return r.json() if r.status_code == 200 else None
 
 
-def door_state(client: httpx.Client, gate_id: str, door_id: str, state: str, timeout: float = 20.0) -> dict:
-    """Wait until the hub shows ``door_id`` of ``gate_id`` online and in ``state``; the door's view."""
+def door_state(client: httpx.Client, gate_id: str, door_id: str, state: str, timeout: float = 20.0,
+               problem: str = "") -> dict:
+    """Wait until the hub shows ``door_id`` of ``gate_id`` online and in ``state`` (with a
+    problem containing ``problem``, if given); the door's view."""
     def check():
         g = gate_view(client, gate_id)
-        if g and g["online"] and g["doors"].get(door_id, {}).get("state") == state:
-            return g["doors"][door_id]
+        door = g["doors"].get(door_id, {}) if g and g["online"] else {}
+        if door.get("state") == state and (not problem or any(problem in p for p in door.get("problems", []))):
+            return door
         return None
 
-    return wait_for(check, timeout, f"gate {gate_id} door {door_id} {state} at the hub")
+    return wait_for(check, timeout, f"gate {gate_id} door {door_id} {state} {problem} at the hub")
 
 
 def issue(client: httpx.Client, uid: str, name: str = "Wang Fang", unit: str = "A-12-03") -> dict:
