@@ -23,7 +23,7 @@ from typing import Iterator
 
 from pydantic import TypeAdapter
 
-from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_of, checksum_update
+from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_of, checksum_of_texts, checksum_update
 from protocols.messages import AclUpdate, Direction
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,8 @@ class AclStore:
             for r in rows:
                 for e in _ENTRY_LIST.validate_json(r[4]):
                     entries[e.uid] = e
-        checksum = checksum_of(entries.values())
+        texts = {uid: canonical_json(e).decode() for uid, e in entries.items()}  # serialised once
+        checksum = checksum_of_texts(t.encode() for t in texts.values())
         if not consistent or checksum != u.checksum:
             w.execute("DELETE FROM staged WHERE snapshot_id = ?", (u.snapshot_id,))
             log.warning("acl snapshot %s at rev %s does not have the hub's checksum: discarded", u.snapshot_id, u.rev)
@@ -235,10 +236,7 @@ class AclStore:
         w.execute("BEGIN IMMEDIATE")
         try:
             w.execute("DELETE FROM entries")
-            w.executemany(
-                "INSERT INTO entries (uid, body) VALUES (?, ?)",
-                ((e.uid, canonical_json(e).decode()) for e in entries.values()),
-            )
+            w.executemany("INSERT INTO entries (uid, body) VALUES (?, ?)", texts.items())
             self._set_meta(u.rev, checksum)
             w.execute("DELETE FROM staged WHERE snapshot_id = ? OR rev <= ?", (u.snapshot_id, u.rev))
             w.execute("COMMIT")

@@ -77,11 +77,16 @@ def entry_digest(entry: AclEntry) -> int:
     return int.from_bytes(hashlib.sha256(canonical_json(entry)).digest(), "big")
 
 
-def checksum_of(entries: Iterable[AclEntry]) -> str:
+def checksum_of_texts(texts: Iterable[bytes]) -> str:
+    """The checksum of entries already in canonical JSON (saves serialising them again)."""
     acc = 0
-    for entry in entries:
-        acc ^= entry_digest(entry)
+    for text in texts:
+        acc ^= int.from_bytes(hashlib.sha256(text).digest(), "big")
     return f"{acc:064x}"
+
+
+def checksum_of(entries: Iterable[AclEntry]) -> str:
+    return checksum_of_texts(canonical_json(e) for e in entries)
 
 
 def checksum_update(checksum: str, removed: AclEntry | None, added: AclEntry | None) -> str:
