@@ -223,16 +223,7 @@ def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry 
 
 def card_changed(db: sqlite_utils.Database, uid: str) -> int:
     """Call inside the transaction that changed card ``uid``; returns how many gates changed."""
-    rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
-    gates = _gate_ids(db)
-    entries = project(db, rows[0], gates) if rows else {}
-    changed = 0
-    for gate_id in gates:
-        if _set_entry(db, gate_id, uid, entries.get(gate_id)):
-            changed += 1
-    if changed:
-        _wake()
-    return changed
+    return reproject(db, [uid])
 
 
 def reproject(db: sqlite_utils.Database, uids: Iterable[str]) -> int:
@@ -244,7 +235,8 @@ def reproject(db: sqlite_utils.Database, uids: Iterable[str]) -> int:
     wanted = sorted(set(uids))
     if not wanted:
         return 0
-    plan = load_plan(db)
+    # a few cards: read only their own level lists; many: every list in one query
+    plan = load_plan(db, wanted if len(wanted) <= CHUNK else None)
     gates = _gate_ids(db)
     changed = 0
     for uid in wanted:
