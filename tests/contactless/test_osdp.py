@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import select
 
 import osdp
 import pytest
@@ -11,33 +9,12 @@ import pytest
 from drivers.config import OsdpReader as OsdpConfig
 from drivers.osdp import NoUid, OsdpReader, card_data_bits, uid_from_card_read
 from protocols.wiegand import encode_wiegand
+from tests.rigs.osdp_line import PtyEnd
 
 KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
 OTHER_KEY = bytes.fromhex("0F1E2D3C4B5A69788796A5B4C3D2E1F0")
 
 
-class MasterChannel(osdp.Channel):
-    """The reader's end of the line: the pty master the test holds."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-
-    def read(self, max_bytes: int) -> bytes:
-        try:  # nothing may raise into libosdp's C loop
-            ready, _, _ = select.select([self.fd], [], [], 0)
-            return os.read(self.fd, max_bytes) if ready else b""
-        except (OSError, ValueError):
-            return b""
-
-    def write(self, buf: bytes) -> int:
-        try:
-            return os.write(self.fd, buf)
-        except OSError:
-            return 0
-
-    def flush(self) -> None:
-        pass
 
 
 @pytest.fixture
@@ -56,7 +33,7 @@ def make_pd(pty_device):
             (osdp.Capability.Readers, 1, 1),
         ])
         flags = [osdp.LibFlag.EnforceSecure] if scbk else [osdp.LibFlag.InstallMode]
-        pd = osdp.PeripheralDevice(osdp.PDInfo(address, MasterChannel(dev.master), scbk=scbk, flags=flags),
+        pd = osdp.PeripheralDevice(osdp.PDInfo(address, PtyEnd(dev.master), scbk=scbk, flags=flags),
                                    caps, log_level=osdp.LogLevel.Error)
         pd.start()
         pd.dev = dev

@@ -3,8 +3,6 @@ a pty pair from the GateAgent's Control Panel; the lock is an LCUS relay on anot
 
 from __future__ import annotations
 
-import os
-import select
 
 import pytest
 
@@ -13,6 +11,7 @@ osdp = pytest.importorskip("osdp")
 from protocols.lcus import relay_frame  # noqa: E402
 from protocols.wiegand import encode_wiegand  # noqa: E402
 from tests.e2e_contactless.conftest import door_state, issue, passes  # noqa: E402
+from tests.rigs.osdp_line import PtyEnd  # noqa: E402
 from tests.rigs.wait import wait_for  # noqa: E402
 
 GATE, DOOR = "east", "east-in"
@@ -23,28 +22,6 @@ STRANGER = 0x03BEEF
 OPEN, SHUT = relay_frame(2, True), relay_frame(2, False)
 
 
-class PtyEnd(osdp.Channel):
-    """The reader's end of the RS-485 line: the pty master. Nothing may raise into libosdp."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self.fd = fd
-
-    def read(self, max_bytes: int) -> bytes:
-        try:
-            ready, _, _ = select.select([self.fd], [], [], 0)
-            return os.read(self.fd, max_bytes) if ready else b""
-        except (OSError, ValueError):
-            return b""
-
-    def write(self, buf: bytes) -> int:
-        try:
-            return os.write(self.fd, buf)
-        except OSError:
-            return 0
-
-    def flush(self) -> None:
-        pass
 
 
 @pytest.fixture
