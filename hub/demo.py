@@ -75,6 +75,9 @@ def avatar_png(index: int, width: int = 96, height: int = 120) -> bytes:
 def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
     """Units, residents with photos and cards, through the API; returns UIDs by what a tap should do."""
     cards: dict[str, list[str]] = {"active": [], "blocked": []}
+    for card_type in ("owner", "resident"):  # the blanks arrive before any card is made
+        api.post("/api/v1/stock/deliveries", json={"card_type": card_type, "qty": 100, "ref": "DN-DEMO-1"}
+                 ).raise_for_status()
     units = sorted({(b, f, r) for _, b, f, r, _ in RESIDENTS})
     for b, f, r in units:
         api.post("/api/v1/units", json={"building": b, "floor": f, "room": r}).raise_for_status()

@@ -250,7 +250,8 @@ async function issueCard(event) {
 async function loadStock() {
   try {
     const s = await api("GET", "/api/v1/stock/levels");
-    const note = { low: " (below its minimum: reorder)", high: " (above its maximum)" };
+    const note = { low: " (below its minimum: reorder)", high: " (above its maximum)",
+                   below_zero: " (below zero: record the delivery these cards came from)" };
     const parts = s.levels.map((l) => `${l.card_type.replace("_", " ")} ${l.in_stock}${note[l.state] || ""}`);
     $("stock-levels").textContent = parts.length ? parts.join(", ") : "nothing recorded";
   } catch (err) { fail(err); }

@@ -207,7 +207,9 @@ def set_limits(store: Store, who: str, card_type: str, min_level: int, max_level
 
 
 def levels(db: sqlite_utils.Database) -> list[dict]:
-    """Each card type's stock against its limits: ``low`` means reorder, ``high`` over-bought."""
+    """Each card type's stock against its limits: ``low`` means reorder, ``high`` over-bought,
+    ``below_zero`` that cards were made from blanks whose delivery was never recorded (issuing
+    is not refused for it: a resident's card must not wait for the bookkeeping)."""
     counts = in_stock(db)
     limits = {r["card_type"]: r for r in db.query("SELECT * FROM stock_limits")}
     out = []
@@ -217,7 +219,9 @@ def levels(db: sqlite_utils.Database) -> list[dict]:
         n = counts.get(t.value, 0)
         lim = limits.get(t.value)
         state = "no_limits"
-        if lim:
+        if n < 0:
+            state = "below_zero"
+        elif lim:
             state = "low" if n < lim["min_level"] else "high" if n > lim["max_level"] else "ok"
         out.append({"card_type": t.value, "in_stock": n, "min_level": lim["min_level"] if lim else None,
                     "max_level": lim["max_level"] if lim else None, "state": state})

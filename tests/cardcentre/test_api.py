@@ -202,8 +202,9 @@ def test_the_other_moves_over_http(api):
     assert api("POST", "/api/v1/cards/AD02/scrap", json={"reason": "faded"}).json()["to_status"] == "scrapped"
     assert api("POST", "/api/v1/cards/expire-due", role="clerk").status_code == 403
     assert api("POST", "/api/v1/cards/expire-due", role="supervisor").json() == {"expired": []}
+    assert api("POST", "/api/v1/stock/deliveries", json={"card_type": "owner", "qty": 4, "ref": "DN-1"}).status_code == 201
     r = api("PUT", "/api/v1/stock/limits/owner", json={"min_level": 5, "max_level": 50})
-    assert r.json()["levels"][0]["state"] == "low"
+    assert 0 <= r.json()["levels"][0]["in_stock"] < 5 and r.json()["levels"][0]["state"] == "low"
     year = api("GET", f"/api/v1/stock/years/{datetime.now(timezone.utc).year}").json()
     assert year["limit"] == 2
 
@@ -239,3 +240,14 @@ def test_the_monthly_report_is_the_estates_month_by_default(api, store):
     assert api("PUT", "/api/v1/access/calendar", role="supervisor", json={"timezone": "Asia/Shanghai"}).status_code == 200
     assert (purchased("2026-10"), purchased("2026-11")) == (0, 50)
     assert purchased("2026-10", tz="UTC") == 50  # still askable in another zone
+
+
+def test_cards_made_from_unrecorded_blanks_show_stock_below_zero(api):
+    """Issuing is not refused for bookkeeping, but the clerk is told the delivery is missing."""
+    assert api("POST", "/api/v1/cards", json={"uid": "0D0D0D01", "card_type": "owner",
+                                              "holder": {"name": "Li Wei", "unit": "A-12-03"}}).status_code == 201
+    owner = [lv for lv in api("GET", "/api/v1/stock/levels").json()["levels"] if lv["card_type"] == "owner"][0]
+    assert (owner["in_stock"], owner["state"]) == (-1, "below_zero")
+    assert api("POST", "/api/v1/stock/deliveries", json={"card_type": "owner", "qty": 10, "ref": "DN-7"}).status_code == 201
+    owner = [lv for lv in api("GET", "/api/v1/stock/levels").json()["levels"] if lv["card_type"] == "owner"][0]
+    assert (owner["in_stock"], owner["state"]) == (9, "no_limits")
