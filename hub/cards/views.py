@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from hub.auth import Principal, Role, require
 from hub.cards import service
 from hub.cards.models import Card, IssueCard, RevokeCard
+from hub.params import Offset
 from protocols.cards import CardStatus
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"])
@@ -32,7 +33,7 @@ def list_cards(
     status: CardStatus | None = None,
     unit: str | None = Query(default=None, max_length=64),
     limit: int = Query(default=service.DEFAULT_LIMIT, ge=1, le=service.MAX_LIMIT),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = 0,
     _: Principal = Depends(_staff),
 ) -> list[Card]:
     return service.list_cards(request.app.state.store, status, unit, limit, offset)

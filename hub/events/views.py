@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.auth import Principal, Role, require
 from hub.events import store as events
 from hub.events.bus import last_event_id, sse_response
+from hub.params import MAX_ROW
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -32,7 +33,7 @@ def list_events(
 
 @router.get("/stream")
 async def stream(
-    request: Request, after: int | None = Query(default=None, ge=0), who: Principal = Depends(_viewers)
+    request: Request, after: int | None = Query(default=None, ge=0, le=MAX_ROW), who: Principal = Depends(_viewers)
 ) -> StreamingResponse:
     """Events as they are stored. Without Last-Event-ID or ``after``: the last few, then live."""
     store = request.app.state.store

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import photos
 from hub.auth import Principal, Role, require
 from hub.errors import NotFound
+from hub.params import RowId
 from hub.people import files, importer, registry
 from hub.people.registry import PersonIn, PersonPatch, UnitIn
 
@@ -61,12 +62,12 @@ def add_person(request: Request, body: PersonIn, who: Principal = Depends(_staff
 
 
 @router.get("/people/{pid}")
-def get_person(request: Request, pid: int, _: Principal = Depends(_staff)) -> dict[str, Any]:
+def get_person(request: Request, pid: RowId, _: Principal = Depends(_staff)) -> dict[str, Any]:
     return registry.get_person(request.app.state.store, pid)
 
 
 @router.patch("/people/{pid}")
-def update_person(request: Request, pid: int, body: PersonPatch, who: Principal = Depends(_staff)) -> dict[str, Any]:
+def update_person(request: Request, pid: RowId, body: PersonPatch, who: Principal = Depends(_staff)) -> dict[str, Any]:
     return registry.update_person(request.app.state.store, who.who, pid, body)
 
 
@@ -76,7 +77,7 @@ def search(request: Request, q: str = Query(default="", max_length=100), _: Prin
 
 
 @router.post("/people/{pid}/photo", status_code=201)
-async def upload_photo(request: Request, pid: int, photo: UploadFile = File(...),
+async def upload_photo(request: Request, pid: RowId, photo: UploadFile = File(...),
                        who: Principal = Depends(_staff)) -> dict[str, Any]:
     registry.get_person(request.app.state.store, pid)  # 404 before reading a body for nobody
     data = await photo.read(photos.MAX_BYTES + 1)
@@ -94,7 +95,7 @@ def _send_photo(request: Request, photo_id: str | None) -> FileResponse:
 
 
 @router.get("/people/{pid}/photo")
-def get_photo(request: Request, pid: int, _: Principal = Depends(_any_staff)) -> FileResponse:
+def get_photo(request: Request, pid: RowId, _: Principal = Depends(_any_staff)) -> FileResponse:
     return _send_photo(request, registry.photo_of(request.app.state.store, pid))
 
 
@@ -105,18 +106,18 @@ def get_card_photo(request: Request, uid: str, _: Principal = Depends(_any_staff
 
 
 @router.post("/households/{household_id}/file")
-def read_file(request: Request, household_id: int, body: FileRead, who: Principal = Depends(_manager)) -> dict[str, Any]:
+def read_file(request: Request, household_id: RowId, body: FileRead, who: Principal = Depends(_manager)) -> dict[str, Any]:
     """POST, not GET: reading the file writes its record, and the reason is in the body (not in logs)."""
     return files.read_household_file(request.app.state.store, who, household_id, body.reason)
 
 
 @router.get("/households/{household_id}/reads")
-def file_reads(request: Request, household_id: int, _: Principal = Depends(_manager)) -> list[dict[str, Any]]:
+def file_reads(request: Request, household_id: RowId, _: Principal = Depends(_manager)) -> list[dict[str, Any]]:
     return files.reads_of(request.app.state.store, household_id)
 
 
 @router.post("/households/{household_id}/move-out")
-def move_out(request: Request, household_id: int, body: MoveOut, who: Principal = Depends(_staff)) -> dict[str, Any]:
+def move_out(request: Request, household_id: RowId, body: MoveOut, who: Principal = Depends(_staff)) -> dict[str, Any]:
     registry.move_out(request.app.state.store, who.who, household_id, body.on, body.reason)
     return {"household_id": household_id, "move_out_date": body.on.isoformat()}
 

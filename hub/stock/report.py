@@ -106,6 +106,8 @@ def parse_month(text: str) -> tuple[int, int]:
     try:
         year, month = (int(p) for p in text.split("-"))
         date(year, month, 1)
+        if not 2000 <= year <= 2200:
+            raise ValueError(year)
     except (ValueError, TypeError):
         raise BadInput(f"month must be YYYY-MM, not {text!r}", field="month") from None
     return year, month

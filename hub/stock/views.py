@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub.access.plan import calendar
 from hub.auth import Principal, Role, require
+from hub.params import Year
 from hub.stock import export, ledger, report
 from protocols.cards import CardType
 
@@ -114,7 +115,7 @@ def file_report(request: Request, month: str, tz: str | None = _TZ, body: FileRe
 
 
 @router.get("/years/{year}")
-def year_summary(request: Request, year: int, tz: str | None = _TZ, _: Principal = Depends(_staff)) -> dict[str, Any]:
+def year_summary(request: Request, year: Year, tz: str | None = _TZ, _: Principal = Depends(_staff)) -> dict[str, Any]:
     zone = _zone(request, tz)
     with request.app.state.store.read() as db:
         return report.late_or_wrong(db, year, zone)

@@ -173,3 +173,20 @@ def test_openapi_is_served_to_a_token_holder(api):
     assert r.status_code == 200
     paths = r.json()["paths"]
     assert "/api/v1/cards" in paths and "/api/v1/gates/{gate_id}/doors/{door_id}/open" in paths
+
+
+def test_absurd_numbers_are_bad_input_not_server_errors(api):
+    """Found by fuzzing the hub's own OpenAPI (schemathesis): these were 500s."""
+    h = api.h("supervisor")
+    for path, field in (
+        ("/api/v1/people/1421835008381863648005455872", "pid"),
+        ("/api/v1/cards?offset=27240523345165115251109134336", "offset"),
+        ("/api/v1/stock/years/0", "year"),
+        ("/api/v1/stock/reports/0000-01", "month"),
+        ("/api/v1/stock/reports/9999-12", "month"),
+        ("/api/v1/events/stream?after=99999999999999999999999", "after"),
+    ):
+        r = api.get(path, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, (path, r.status_code, r.text)
+    r = api.patch("/api/v1/people/21536694564683379268292049559879680", json={"tenancy_end": None}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "pid"
