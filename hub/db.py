@@ -54,7 +54,9 @@ class Store:
                 yield self.db
             except BaseException:
                 self._depth -= 1
-                if outer:
+                # SQLite has already rolled back after some errors (SQLITE_FULL): a second
+                # ROLLBACK would raise and hide the error that matters
+                if outer and self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
             self._depth -= 1

@@ -9,7 +9,14 @@ Publishing after commit: services write inside ``Store.tx()`` and publish only o
 block has returned, so a message never announces a change that was rolled back. ACL
 changes are published by hub.gates.publisher, which a card change wakes (see
 hub.gates.acl); one-off messages (a remote-open command) are published by the endpoint
-right after its transaction. A handler that raises is logged and the client goes on.
+right after its transaction.
+
+Receiving: a message is acknowledged to the broker only once its handler has returned, and
+handlers commit before they return, so nothing the hub was sent is lost to a crash. A
+handler that raises (the disk full, the database locked) is not acknowledged: the message
+is retried every RETRY_S while the broker holds back the rest for the hub's session, and on
+a reconnect the broker sends it again itself. A malformed message is not an error: its
+handler drops and counts it (Drops) and returns.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -31,6 +40,9 @@ from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")
+
+#: how often a message whose handler failed is tried again
+RETRY_S = 2.0
 
 Handler = Callable[[str, bytes], None]
 
@@ -65,7 +77,10 @@ class HubMqtt:
         cid = config.client_id or client_id or f"gatehouse-hub-{site}"
         # A persistent session: a gate forgets an event once the broker has it, so while the
         # hub is away (restart, upgrade, crash) the broker must queue the hub's QoS 1 events.
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False)
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False, manual_ack=True)
+        self._retry: deque[tuple[Handler, paho.MQTTMessage]] = deque()
+        self._retry_lock = threading.Lock()
+        self._retry_thread: threading.Thread | None = None
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(10_000)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -86,13 +101,43 @@ class HubMqtt:
             self.client.subscribe(pattern, qos)
 
     def _dispatch(self, handler: Handler) -> Callable:
-        def call(_client, _userdata, msg) -> None:
-            try:
-                handler(msg.topic, msg.payload)
-            except Exception:  # one bad message must never stop the hub
-                log.exception("handler for %s failed", msg.topic)
+        def call(client, _userdata, msg) -> None:
+            with self._retry_lock:
+                waiting = bool(self._retry)
+            if waiting or not self._handled(handler, msg):
+                with self._retry_lock:  # keep it (unacknowledged) until it can be stored
+                    self._retry.append((handler, msg))
 
         return call
+
+    def _handled(self, handler: Handler, msg: paho.MQTTMessage) -> bool:
+        try:
+            handler(msg.topic, msg.payload)
+        except Exception:  # not acknowledged: retried, and the broker keeps the rest
+            log.exception("handler for %s failed; the message will be retried", msg.topic)
+            return False
+        self.client.ack(msg.mid, msg.qos)
+        return True
+
+    def _retry_loop(self) -> None:
+        while self._started:
+            time.sleep(RETRY_S)
+            while True:
+                with self._retry_lock:
+                    if not self._retry:
+                        break
+                    handler, msg = self._retry[0]
+                if not self._handled(handler, msg):
+                    break
+                with self._retry_lock:
+                    if self._retry and self._retry[0][1] is msg:
+                        self._retry.popleft()
+
+    @property
+    def retrying(self) -> int:
+        """Messages received but not yet stored (and so not acknowledged)."""
+        with self._retry_lock:
+            return len(self._retry)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,6 +145,8 @@ class HubMqtt:
         self._started = True
         self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
         self.client.loop_start()
+        self._retry_thread = threading.Thread(target=self._retry_loop, name="mqtt-retry", daemon=True)
+        self._retry_thread.start()
 
     def stop(self) -> None:
         if not self._started:
@@ -159,6 +206,8 @@ class HubMqtt:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self._connected.clear()
+        with self._retry_lock:  # the broker sends these again on reconnect; their mids die here
+            self._retry.clear()
         if self._started:
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 

@@ -64,6 +64,7 @@ def mqtt_health(request: Request, _: Principal = Depends(require(Role.SUPERVISOR
     return {
         "connected": bool(mqtt and mqtt.connected),
         "connects": mqtt.connects if mqtt else 0,
+        "retrying": mqtt.retrying if mqtt else 0,
         "dropped": state.drops.snapshot(),
         "events_stored": state.event_ingest.stored if state.event_ingest else 0,
         "events_repeated": state.event_ingest.repeats if state.event_ingest else 0,
