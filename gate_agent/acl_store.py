@@ -49,12 +49,18 @@ class Applied(StrEnum):
     WRONG_GATE = "wrong_gate"  # for another gate: ignored
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection with the durability every file of the agent needs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+def connect(path: Path, schema: str = "") -> sqlite3.Connection:
+    """A connection with the durability every file of the agent needs, its tables made;
+    StoreError (naming the file) if the file cannot be opened."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        if schema:
+            conn.executescript(schema)
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
     return conn
 
 
@@ -82,12 +88,8 @@ class AclStore:
     def __init__(self, data_dir: str | Path, gate_id: str) -> None:
         self.path = Path(data_dir) / "acl.db"
         self.gate_id = gate_id
-        try:
-            self._w = connect(self.path)
-            self._w.executescript(_ACL_SCHEMA)
-            self._r = connect(self.path)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._w = connect(self.path, _ACL_SCHEMA)
+        self._r = connect(self.path)
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
         self._state = self._read_state()
@@ -264,11 +266,7 @@ class LocalState:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / "state.db"
-        try:
-            self._c = connect(self.path)
-            self._c.executescript(_STATE_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._c = connect(self.path, _STATE_SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:

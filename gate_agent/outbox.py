@@ -19,7 +19,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from gate_agent.acl_store import StoreError, connect
+from gate_agent.acl_store import connect
 from protocols.messages import GateEvent
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,7 @@ class Pending:
 class Outbox:
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / "outbox.db"
-        try:
-            self._c = connect(self.path)
-            self._c.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        self._c = connect(self.path, _SCHEMA)
         self._lock = threading.RLock()
         self._incoming: deque[str] = deque()  # acknowledgements not yet taken (lock-free)
         self._acked: set[str] = set()
