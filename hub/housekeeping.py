@@ -2,6 +2,7 @@
 
 - Cards past their valid_until become expired. Gates already refuse them by date, so this
   keeps the records and the monthly report true rather than keeping anyone out.
+- Holidays that have passed leave the gates' entries (hub.access.service).
 - Each gate's ACL log is trimmed to its last KEEP_REVS revisions. A gate further behind than
   that gets a whole snapshot when it asks (hub.gates.acl answers a rev it has no log row for
   with a snapshot), which is what it would get anyway after so many changes.
@@ -13,6 +14,7 @@ import logging
 import threading
 from datetime import datetime
 
+from hub.access import service as access
 from hub.cards import moves
 from hub.db import Store
 from hub.gates import acl
@@ -27,10 +29,12 @@ KEEP_REVS = 10_000
 def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_REVS) -> dict[str, int]:
     expired = moves.expire_due(store, now=now)
     with store.tx() as db:
+        holidays = access.drop_passed_holidays(db, now.date() if now else None)
         trimmed = acl.trim_log(db, keep_revs)
-    if expired or trimmed:
-        log.info("housekeeping: %d cards expired, %d old ACL log rows trimmed", len(expired), trimmed)
-    return {"expired": len(expired), "trimmed": trimmed}
+    if expired or holidays or trimmed:
+        log.info("housekeeping: %d cards expired, %d entries rid of passed holidays, %d old ACL log rows trimmed",
+                 len(expired), holidays, trimmed)
+    return {"expired": len(expired), "holidays_dropped": holidays, "trimmed": trimmed}
 
 
 class Housekeeper:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 import sqlite_utils
@@ -63,9 +64,21 @@ class AccessPlan:
         return self._merged[key]
 
 
-def load_plan(db: sqlite_utils.Database, uids: Iterable[str] | None = None) -> AccessPlan:
+#: holidays further back than this are left out of what the gates hold: no gate decides on
+#: those dates again, and otherwise every past year's holidays would ride in every entry
+HOLIDAY_KEEP = timedelta(days=2)
+
+
+def holiday_cutoff(today: date | None = None) -> str:
+    """The first holiday date (ISO) the gates still need."""
+    return ((today or datetime.now(timezone.utc).date()) - HOLIDAY_KEEP).isoformat()
+
+
+def load_plan(db: sqlite_utils.Database, uids: Iterable[str] | None = None, today: date | None = None) -> AccessPlan:
     """Everything but the cards' lists; those of ``uids`` only, or of every card when None."""
     tz, holidays = calendar(db)
+    cutoff = holiday_cutoff(today)
+    holidays = tuple(d for d in holidays if d >= cutoff)
     schedules = {r["name"]: resolved_schedule(r, tz, holidays) for r in db.query("SELECT * FROM access_schedules")}
     levels: dict[str, LevelRule] = {}
     for r in db.query("SELECT * FROM access_levels"):

@@ -15,7 +15,7 @@ import sqlite_utils
 
 from hub import audit
 from hub.access.models import LevelBody, ScheduleBody, window_dicts
-from hub.access.plan import calendar, load_plan, resolved_schedule
+from hub.access.plan import calendar, holiday_cutoff, load_plan, resolved_schedule
 from hub.db import Store
 from hub.errors import BadInput, Conflict, NotFound
 from hub.gates import acl
@@ -422,3 +422,26 @@ def set_card_levels(store: Store, who: str, uid: str, levels: tuple[str, ...] | 
                      after=list(levels) if levels is not None else None)
         acl.card_changed(db, uid)
         return _card_access(db, card)
+
+
+def drop_passed_holidays(db: sqlite_utils.Database, today: date | None = None) -> int:
+    """Re-project the cards whose gate entries still carry a holiday that has passed.
+
+    Called by the hub's housekeeping. It looks only on the days a holiday has just passed
+    (the last cutoff it used is kept in access_meta), and then only at the entries that
+    mention that date, so an ordinary hour costs one small query. Returns the log rows
+    written (what goes to the gates).
+    """
+    cutoff = holiday_cutoff(today)
+    rows = list(db.query("SELECT value FROM access_meta WHERE key = 'holiday_cutoff'"))
+    last = rows[0]["value"] if rows else ""
+    if cutoff == last:
+        return 0
+    passed = [r["day"] for r in db.query(
+        "SELECT day FROM access_holidays WHERE day >= ? AND day < ? ORDER BY day", [last, cutoff])]
+    uids: set[str] = set()
+    for day in passed:
+        uids.update(r["uid"] for r in db.query(
+            "SELECT DISTINCT uid FROM acl_state WHERE entry LIKE ?", [f'%"holidays":[%"{day}"%']))
+    db.execute("INSERT OR REPLACE INTO access_meta (key, value) VALUES ('holiday_cutoff', ?)", [cutoff])
+    return acl.reproject(db, uids) if uids else 0

@@ -52,3 +52,32 @@ def test_the_acl_log_keeps_the_last_revisions_and_older_gates_get_a_snapshot(tmp
         near = acl.answer_sync(db, "north", head - 3, recent["checksum"])
     assert behind[0].kind == "snapshot" and behind[0].checksum == checksum
     assert near[0].kind == "delta" and (near[0].base_rev, near[0].rev) == (head - 3, head)
+
+
+def test_holidays_that_have_passed_leave_the_gates_entries(tmp_path, monkeypatch) -> None:
+    from datetime import timedelta as days
+
+    from hub.access import plan, service as access
+
+    store = Store.open(tmp_path / "hub.db")
+    with store.tx() as db:
+        acl.ensure_gate(db, "north")
+    today = datetime.now(timezone.utc).date()
+    past, coming = today - days(5), today + days(10)
+    monkeypatch.setattr(plan, "HOLIDAY_KEEP", days(10))  # as if the entries were made a week ago
+    access.add_holiday(store, "supervisor:test", past, "Estate day")
+    access.add_holiday(store, "supervisor:test", coming, "National day")
+    moves.issue_card(store, "clerk:test", {
+        "uid": "0E0E0E01", "card_type": "renovation_worker", "holder": {"name": "Zhao Gang", "unit": "A-12-03"},
+        "valid_until": (NOW + timedelta(days=30)).isoformat(), "permit_no": "RP-7",
+        "permit_until": (today + days(30)).isoformat(), "deposit": {"amount_cents": 20000, "receipt_no": "R-7"}})
+
+    def entry() -> str:
+        with store.read() as db:
+            return db.execute("SELECT entry FROM acl_state WHERE gate_id = 'north' AND uid = '0E0E0E01'").fetchone()[0]
+
+    assert past.isoformat() in entry() and coming.isoformat() in entry()
+    monkeypatch.setattr(plan, "HOLIDAY_KEEP", days(2))  # a week later
+    assert housekeeping.run_once(store)["holidays_dropped"] == 1
+    assert past.isoformat() not in entry() and coming.isoformat() in entry()
+    assert housekeeping.run_once(store)["holidays_dropped"] == 0, "nothing more to do until the next one passes"
