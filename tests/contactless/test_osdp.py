@@ -9,7 +9,7 @@ import pytest
 from drivers.config import OsdpReader as OsdpConfig
 from drivers.osdp import NoUid, OsdpReader, card_data_bits, uid_from_card_read
 from protocols.wiegand import encode_wiegand
-from tests.rigs.osdp_line import PtyEnd
+from tests.rigs.osdp_line import start_reader
 
 KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
 OTHER_KEY = bytes.fromhex("0F1E2D3C4B5A69788796A5B4C3D2E1F0")
@@ -25,17 +25,7 @@ def make_pd(pty_device):
     def make(scbk: bytes | None = KEY, address: int = 1, dev=None) -> tuple[osdp.PeripheralDevice, str]:
         """``dev``: an existing pty (from ``pd.dev``), for a reader that reboots on the same line."""
         dev = dev or pty_device()
-        caps = osdp.PDCapabilities([
-            (osdp.Capability.LEDControl, 1, 1),
-            (osdp.Capability.AudibleControl, 1, 1),
-            (osdp.Capability.CommunicationSecurity, 1, 1),
-            (osdp.Capability.CardDataFormat, 1, 1),
-            (osdp.Capability.Readers, 1, 1),
-        ])
-        flags = [osdp.LibFlag.EnforceSecure] if scbk else [osdp.LibFlag.InstallMode]
-        pd = osdp.PeripheralDevice(osdp.PDInfo(address, PtyEnd(dev.master), scbk=scbk, flags=flags),
-                                   caps, log_level=osdp.LogLevel.Error)
-        pd.start()
+        pd = start_reader(dev.master, scbk, address)
         pd.dev = dev
         made.append(pd)
         return pd, dev.path

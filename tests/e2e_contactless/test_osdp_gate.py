@@ -11,7 +11,7 @@ osdp = pytest.importorskip("osdp")
 from protocols.lcus import relay_frame  # noqa: E402
 from protocols.wiegand import encode_wiegand  # noqa: E402
 from tests.e2e_contactless.conftest import door_state, issue, passes  # noqa: E402
-from tests.rigs.osdp_line import PtyEnd  # noqa: E402
+from tests.rigs.osdp_line import start_reader  # noqa: E402
 from tests.rigs.wait import wait_for  # noqa: E402
 
 GATE, DOOR = "east", "east-in"
@@ -31,18 +31,7 @@ def reader_pd(pty_device):
 
     def make(scbk: bytes):
         line = pty_device()
-        caps = osdp.PDCapabilities([
-            (osdp.Capability.LEDControl, 1, 1),
-            (osdp.Capability.AudibleControl, 1, 1),
-            (osdp.Capability.CommunicationSecurity, 1, 1),
-            (osdp.Capability.CardDataFormat, 1, 1),
-            (osdp.Capability.Readers, 1, 1),
-        ])
-        pd = osdp.PeripheralDevice(
-            osdp.PDInfo(1, PtyEnd(line.master), scbk=scbk, flags=[osdp.LibFlag.EnforceSecure]), caps,
-            log_level=osdp.LogLevel.Error,
-        )
-        pd.start()
+        pd = start_reader(line.master, scbk)
         made.append(pd)
         return pd, line.path
 

@@ -1,4 +1,4 @@
-"""The reader's end of an OSDP line for libosdp's PeripheralDevice in tests: a pty master."""
+"""The reader's end of an OSDP line in tests: libosdp's PeripheralDevice on a pty master."""
 
 from __future__ import annotations
 
@@ -31,3 +31,23 @@ class PtyEnd(osdp.Channel):
 
     def flush(self) -> None:
         pass
+
+
+def start_reader(fd: int, scbk: bytes | None, address: int = 1) -> osdp.PeripheralDevice:
+    """A started reader with an LED, a buzzer and a card reader, as the gate's driver expects.
+
+    With ``scbk`` it speaks only over the secure channel; without, it is in install mode.
+    The caller tears it down.
+    """
+    caps = osdp.PDCapabilities([
+        (osdp.Capability.LEDControl, 1, 1),
+        (osdp.Capability.AudibleControl, 1, 1),
+        (osdp.Capability.CommunicationSecurity, 1, 1),
+        (osdp.Capability.CardDataFormat, 1, 1),
+        (osdp.Capability.Readers, 1, 1),
+    ])
+    flags = [osdp.LibFlag.EnforceSecure] if scbk else [osdp.LibFlag.InstallMode]
+    pd = osdp.PeripheralDevice(osdp.PDInfo(address, PtyEnd(fd), scbk=scbk, flags=flags), caps,
+                               log_level=osdp.LogLevel.Error)
+    pd.start()
+    return pd
