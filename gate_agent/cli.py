@@ -31,12 +31,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gate_agent.agent import GateAgent
     from gate_agent.config import load_config
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"gate-agent: {exc}", file=sys.stderr)
-        return 2
-    agent = GateAgent(cfg, notify=_notifier())
+    agent = GateAgent(load_config(args.config), notify=_notifier())
     done = threading.Event()
 
     def _on_signal(signum, frame) -> None:
@@ -56,11 +51,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from gate_agent.config import load_config
 
-    try:
-        cfg = load_config(args.config)
-    except ConfigError as exc:
-        print(f"gate-agent: {exc}", file=sys.stderr)
-        return 2
+    cfg = load_config(args.config)
     readers = sum(len(d.readers) for d in cfg.doors)
     print(f"ok: gate {cfg.agent.gate_id} ({cfg.agent.role}) at site {cfg.agent.site}: "
           f"{len(cfg.doors)} doors, {readers} readers; remote open {'on' if cfg.agent.gate_key else 'off'}")
@@ -94,7 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as exc:  # every command that reads a config: exit 2 naming the key
+        print(f"gate-agent: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
