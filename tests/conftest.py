@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.rigs.broker import Mosquitto  # noqa: E402
+from tests.rigs.broker import Mosquitto, mosquitto_binary  # noqa: E402
 from tests.rigs.pcscd import Pcscd, RigUnavailable  # noqa: E402
 from tests.rigs.serialpty import PtyDevice  # noqa: E402
 
@@ -28,10 +28,31 @@ def need(condition: bool, reason: str) -> None:
         pytest.skip(reason)
 
 
+_ci_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    """In CI a skip is a part that was not there: collected here, failed at the end."""
+    if IN_CI and report.skipped:
+        _ci_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if IN_CI and _ci_skips and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if IN_CI and _ci_skips:
+        terminalreporter.write_line(f"CI=true: {len(_ci_skips)} skipped test(s) fail this run:", red=True)
+        for nodeid in _ci_skips:
+            terminalreporter.write_line(f"  {nodeid}")
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> Mosquitto:
     """One mosquitto for the session; tests that stop a broker use ``own_broker``."""
-    need(shutil.which("mosquitto") is not None or os.path.exists("/usr/sbin/mosquitto"), "mosquitto not installed")
+    need(os.path.exists(mosquitto_binary()), f"mosquitto not installed (looked for {mosquitto_binary()})")
     b = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
     yield b
     b.stop()
@@ -40,7 +61,7 @@ def broker(tmp_path_factory) -> Mosquitto:
 @pytest.fixture
 def own_broker(tmp_path) -> Mosquitto:
     """A broker this test may stop and start again on the same port."""
-    need(shutil.which("mosquitto") is not None or os.path.exists("/usr/sbin/mosquitto"), "mosquitto not installed")
+    need(os.path.exists(mosquitto_binary()), f"mosquitto not installed (looked for {mosquitto_binary()})")
     b = Mosquitto(tmp_path).start()
     yield b
     b.stop()

@@ -16,9 +16,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def mosquitto_binary() -> str:
+    """Where the rig finds mosquitto; GATEHOUSE_MOSQUITTO overrides it, so a test can take the
+    broker away and prove that CI then fails instead of skipping."""
+    return os.environ.get("GATEHOUSE_MOSQUITTO") or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
 class Mosquitto:
     def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
-        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.binary = mosquitto_binary()
         if not os.path.exists(self.binary):
             raise FileNotFoundError("mosquitto is not installed (apt-get install mosquitto)")
         self.port = port or free_port()
