@@ -1,10 +1,14 @@
-"""API tokens and roles.
+"""API tokens, roles, and who a request is.
 
 Tokens are random, shown once, and stored only as SHA-256, so a copied database opens no
-gate. A request carries the token as ``Authorization: Bearer`` (API clients) or in the
-HttpOnly, SameSite=Strict cookie that the login page sets (browsers: EventSource cannot send
-headers). Admin may do everything; every other role only what an endpoint names. A guard's
-token may be limited to some gates.
+gate. They have ids, names, roles, an optional expiry and a last-used time, and can be
+listed (never with their secret) and revoked. API clients send a token as
+``Authorization: Bearer``; browsers instead hold a session (hub.users.sessions), made when
+a person signs in with a token or their own password, so the cookie is never the token.
+
+The front door (hub.frontdoor) works out who a request is before any route or body parsing
+runs and leaves it in the request's state; ``require`` only checks the role. Admin may do
+everything; every other role only what an endpoint names. A guard may be limited to gates.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Callable
+from typing import Any, Callable, Literal
 
+import sqlite_utils
 from fastapi import Request
 
+from hub import audit
 from hub.db import Store
-from hub.errors import BadInput, Forbidden, Unauthenticated
+from hub.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -29,12 +35,27 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT NOT NULL UNIQUE,
     gates TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    expires_at TEXT,
+    last_used_at TEXT
 );
 """
 
+#: columns added after the first release: (table, column, declaration)
+ADDED_COLUMNS = [("tokens", "expires_at", "TEXT"), ("tokens", "last_used_at", "TEXT")]
+
 COOKIE = "gh_session"
 TOKEN_PREFIX = "gh_"
+#: last_used_at is written at most this often per token (a write per request would serialise reads)
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Add the columns an older hub.db lacks (CREATE TABLE IF NOT EXISTS does not)."""
+    for table, column, decl in ADDED_COLUMNS:
+        have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
 
 class Role(StrEnum):
@@ -59,50 +80,140 @@ class Principal:
         return f"{self.role.value}:{self.name}"
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True)
+class Credential:
+    """Who a request is and how it proved it: a bearer token, or a browser session cookie."""
+
+    principal: Principal
+    via: Literal["bearer", "cookie"]
+    token_id: int | None = None
+    session_id: int | None = None
 
 
-def create_token(store: Store, role: str, name: str, gates: tuple[str, ...] = ()) -> str:
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_role(role: str) -> Role:
     try:
-        role_ = Role(role)
+        return Role(role)
     except ValueError:
         raise BadInput(f"role must be one of {', '.join(r.value for r in Role)}, not {role!r}", field="role") from None
+
+
+def parse_gates(gates: str) -> frozenset[str]:
+    return frozenset(g for g in gates.split(",") if g)
+
+
+def create_token(store: Store, role: str, name: str, gates: tuple[str, ...] = (), *,
+                 expires_at: datetime | None = None, who: str = "cli") -> str:
+    """A new token; only its hash is kept. ``who`` is recorded in the audit log."""
+    return issue_token(store, role, name, gates, expires_at=expires_at, who=who)[1]
+
+
+def issue_token(store: Store, role: str, name: str, gates: tuple[str, ...] = (), *,
+                expires_at: datetime | None = None, who: str = "cli") -> tuple[int, str]:
+    """The new token's id and secret."""
+    role_ = parse_role(role)
     if not name.strip():
         raise BadInput("name is empty", field="name")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise BadInput("the expiry needs a UTC offset", field="expires_at")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.tx() as db:
-        db["tokens"].insert(
+        table = db["tokens"]
+        table.insert(
             {
                 "name": name.strip(),
                 "role": role_.value,
-                "token_hash": _hash(token),
+                "token_hash": hash_secret(token),
                 "gates": ",".join(gates),
-                "created_at": datetime.now(timezone.utc).isoformat(),
+                "created_at": now_utc().isoformat(),
+                "expires_at": expires_at.astimezone(timezone.utc).isoformat() if expires_at else None,
             }
         )
-    return token
+        audit.record(db, who, "create", "token", str(table.last_pk), name=name.strip(), role=role_.value,
+                     gates=",".join(gates), expires_at=expires_at)
+        return table.last_pk, token
 
 
-def authenticate(store: Store, token: str | None) -> Principal:
-    if not token:
-        raise Unauthenticated("no token: send Authorization: Bearer TOKEN or log in")
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "role": row["role"], "gates": sorted(parse_gates(row["gates"])),
+            "created_at": row["created_at"], "last_used_at": row["last_used_at"], "expires_at": row["expires_at"],
+            "revoked_at": row["revoked_at"]}
+
+
+def get_token(store: Store, token_id: int) -> dict[str, Any]:
     with store.read() as db:
-        rows = list(
-            db.query("SELECT name, role, gates FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", [_hash(token)])
-        )
+        rows = list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))
     if not rows:
-        raise Unauthenticated("unknown or revoked token")
+        raise NotFound(f"no token {token_id}", rule="unknown_token", field="token_id")
+    return _public(rows[0])
+
+
+def list_tokens(store: Store) -> list[dict[str, Any]]:
+    """Every token, newest last, without its secret (the hub does not hold it)."""
+    with store.read() as db:
+        return [_public(r) for r in db.query("SELECT * FROM tokens ORDER BY id")]
+
+
+def revoke_token(store: Store, who: str, token_id: int) -> dict[str, Any]:
+    """Revoked at once: the token, and every browser session signed in with it, are refused."""
+    with store.tx() as db:
+        rows = list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))
+        if not rows:
+            raise NotFound(f"no token {token_id}", rule="unknown_token", field="token_id")
+        if rows[0]["revoked_at"]:
+            raise Conflict(f"token {token_id} is already revoked", rule="token_already_revoked")
+        db["tokens"].update(token_id, {"revoked_at": now_utc().isoformat()})
+        audit.record(db, who, "revoke", "token", str(token_id), name=rows[0]["name"])
+        return _public(list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))[0])
+
+
+def live_token(db: sqlite_utils.Database, token_id: int, now: datetime) -> Principal | None:
+    """The principal of a token that is neither revoked nor expired, by id."""
+    rows = list(db.query("SELECT * FROM tokens WHERE id = ? AND revoked_at IS NULL", [token_id]))
+    if not rows or (rows[0]["expires_at"] and datetime.fromisoformat(rows[0]["expires_at"]) <= now):
+        return None
     row = rows[0]
-    gates = frozenset(g for g in row["gates"].split(",") if g)
-    return Principal(row["name"], Role(row["role"]), gates)
+    return Principal(row["name"], Role(row["role"]), parse_gates(row["gates"]))
 
 
-def token_from_request(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
+def token_credential(store: Store, token: str, now: datetime | None = None) -> Credential | None:
+    """The credential a bearer token gives, or None (unknown, revoked or expired)."""
+    if not token or len(token) > 200:
+        return None
+    now = now or now_utc()
+    with store.read() as db:
+        rows = list(db.query("SELECT id, last_used_at FROM tokens WHERE token_hash = ?", [hash_secret(token)]))
+        principal = live_token(db, rows[0]["id"], now) if rows else None
+    if principal is None:
+        return None
+    token_id = rows[0]["id"]
+    last = rows[0]["last_used_at"]
+    if last is None or now - datetime.fromisoformat(last) >= TOUCH_EVERY:
+        with store.tx() as db:
+            db["tokens"].update(token_id, {"last_used_at": now.isoformat()})
+    return Credential(principal, "bearer", token_id=token_id)
+
+
+def bearer_of(headers: dict[str, str]) -> str | None:
+    header = headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
         return header[7:].strip()
-    return request.cookies.get(COOKIE)
+    return None
+
+
+def credential_of(request: Request) -> Credential:
+    """Who the front door found this request to be; Unauthenticated if nobody."""
+    cred = request.scope.get("state", {}).get("credential")
+    if cred is None:
+        raise Unauthenticated("no token: send Authorization: Bearer TOKEN or log in")
+    return cred
 
 
 def require(*roles: Role) -> Callable[[Request], Principal]:
@@ -110,7 +221,7 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     allowed = {Role.ADMIN, *roles}
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request.app.state.store, token_from_request(request))
+        principal = credential_of(request).principal
         if principal.role not in allowed:
             raise Forbidden(f"role {principal.role.value} may not do this")
         return principal

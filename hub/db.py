@@ -5,12 +5,17 @@ is far below what a single SQLite writer does, and one lock makes every transact
 trivially serialisable across the HTTP thread pool and the MQTT thread. WAL and
 synchronous=FULL so a power cut loses no committed event.
 
+The database holds token and session hashes, password hashes, gate keys (sealed) and
+people's details: the file and its -wal and -shm are made 0600 (owner only) when opened,
+whatever the umask, and an older, wider file is narrowed.
+
 Each domain declares its tables in a ``SCHEMA`` string (CREATE ... IF NOT EXISTS) and is
 listed in hub.schema; ``Store.open`` applies them in order.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -23,11 +28,17 @@ import sqlite_utils
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        on_disk = str(path) != ":memory:"
+        if on_disk:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path, create=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
+        if on_disk:
+            # SQLite gives -wal and -shm the database file's mode; files left by an older hub may be wider
+            for suffix in ("-wal", "-shm"):
+                _private(Path(f"{self.path}{suffix}"))
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self.db = sqlite_utils.Database(self._conn)
@@ -71,3 +82,17 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+PRIVATE = 0o600
+
+
+def _private(path: Path, create: bool = False) -> None:
+    """Make ``path`` owner-only (creating it empty, 0600 from the start, if ``create``)."""
+    if create:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE))
+    try:
+        if os.stat(path).st_mode & 0o777 != PRIVATE:
+            os.chmod(path, PRIVATE)
+    except FileNotFoundError:
+        pass

@@ -50,3 +50,17 @@ class Forbidden(DomainError):
 class Unauthenticated(DomainError):
     status = 401
     rule = "unauthenticated"
+
+
+class TooLarge(DomainError):
+    """A request body over its route's cap: refused before (or as soon as) it is read."""
+
+    status = 413
+    rule = "body_too_large"
+
+
+class LockedOut(DomainError):
+    """Too many failed sign-ins for one account: refused until the window has passed."""
+
+    status = 429
+    rule = "account_locked"

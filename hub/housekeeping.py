@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from hub.access import service as access
 from hub.cards import moves
 from hub.db import Store
 from hub.gates import acl
+from hub.users import accounts, sessions
 
 log = logging.getLogger(__name__)
 
 EVERY_S = 3600.0
 FIRST_AFTER_S = 60.0
 KEEP_REVS = 10_000
+KEEP_SESSIONS = timedelta(days=7)
 
 
 def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_REVS) -> dict[str, int]:
@@ -31,10 +33,13 @@ def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_RE
     with store.tx() as db:
         holidays = access.drop_passed_holidays(db, now.date() if now else None)
         trimmed = acl.trim_log(db, keep_revs)
+    # ended browser sessions and old failed sign-ins are kept a while for questions, then forgotten
+    when = now or datetime.now(timezone.utc)
+    purged = sessions.purge(store, when - KEEP_SESSIONS) + accounts.forget_failures(store, when - KEEP_SESSIONS)
     if expired or holidays or trimmed:
         log.info("housekeeping: %d cards expired, %d entries rid of passed holidays, %d old ACL log rows trimmed",
                  len(expired), holidays, trimmed)
-    return {"expired": len(expired), "holidays_dropped": holidays, "trimmed": trimmed}
+    return {"expired": len(expired), "holidays_dropped": holidays, "trimmed": trimmed, "sessions_purged": purged}
 
 
 class Housekeeper:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from typing import Callable
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+
+from hub import frontdoor
 
 KEEPALIVE_S = 15.0
 RETRY_MS = 2000
@@ -70,7 +73,12 @@ def sse_response(
         last = start
         try:
             yield f"retry: {RETRY_MS}\n\n"
+            checked = time.monotonic()
             while not closing.is_set():
+                if time.monotonic() - checked >= frontdoor.RECHECK_S:  # a logout or a revoke ends the stream too
+                    if not await frontdoor.still_admitted(request):
+                        return
+                    checked = time.monotonic()
                 wake.clear()
                 rows = await run_in_threadpool(read, last)
                 for row in rows:

@@ -4,15 +4,23 @@ Every row goes through the same input model and the same insert as a single form
 one transaction that is rolled back unless every row passed (and always on a dry run), so
 a dry run reports exactly what a real run would do. Errors name the row as a spreadsheet
 shows it (the header is row 1, the first data row is row 2) and the column by its header.
+
+A file is untrusted input that costs CPU: the route runs the import in a worker thread (never
+on the event loop), reading stops at the first row past MAX_ROWS, and an XLSX (a zip) is
+refused before it is opened if its parts would unpack past MAX_PART_BYTES / MAX_UNPACKED_BYTES.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
+import zlib
+from xml.etree import ElementTree
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import sqlite_utils
 from pydantic import BaseModel, ValidationError
@@ -22,8 +30,13 @@ from hub.db import Store
 from hub.errors import BadInput, DomainError
 from hub.people.registry import PersonIn, UnitIn, insert_person, insert_unit
 
+MB = 1024 * 1024
 MAX_ROWS = 20_000
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = 5 * MB
+#: an XLSX is a zip: what it may unpack to (20,000 rows of a dozen columns is well under this)
+MAX_UNPACKED_BYTES = 64 * MB
+MAX_PART_BYTES = 32 * MB
+MAX_ZIP_ENTRIES = 200
 
 KINDS: dict[str, tuple[type[BaseModel], Callable[[sqlite_utils.Database, str, Any], Any]]] = {
     "units": (UnitIn, insert_unit),
@@ -76,41 +89,129 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse an XLSX whose parts would inflate past the caps, before openpyxl opens it.
+
+    The sizes a zip declares bound what zipfile will inflate (it stops at the declared size
+    and fails on a mismatch), so checking them bounds the memory and time of the parse.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            entries = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise BadInput("the XLSX file cannot be read: it is not a sound zip file", field="file") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise BadInput(f"the XLSX file has more than {MAX_ZIP_ENTRIES} parts", field="file", rule="file_too_large")
+    total = 0
+    for entry in entries:
+        if entry.file_size > MAX_PART_BYTES:
+            raise BadInput(f"the XLSX file's {entry.filename} would be larger than {MAX_PART_BYTES // MB} MB "
+                           "unpacked; split the file", field="file", rule="file_too_large")
+        total += entry.file_size
+    if total > MAX_UNPACKED_BYTES:
+        raise BadInput(f"the XLSX file would be larger than {MAX_UNPACKED_BYTES // MB} MB unpacked; split the file",
+                       field="file", rule="file_too_large")
+
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+
+
+def _count_sheet_rows(data: bytes) -> None:
+    """Refuse a sheet with more than MAX_ROWS rows of values, reading no further than that.
+
+    openpyxl, asked for a sheet's first rows, first looks for its <dimension> and, in a file
+    without one, parses the whole sheet to find it: a million-row sheet costs seconds before
+    the first row. So the rows are counted here first, on the sheet's XML as it inflates,
+    stopping at the first row past the limit.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for entry in zf.infolist():
+            if not _SHEET_PART.match(entry.filename):
+                continue
+            rows = 0
+            with zf.open(entry) as xml:
+                try:
+                    for _event, element in ElementTree.iterparse(xml, events=("end",)):
+                        if element.tag != _SHEET_NS + "row":
+                            continue
+                        if any(c.find(_SHEET_NS + "v") is not None or c.find(_SHEET_NS + "is") is not None
+                               for c in element):
+                            rows += 1
+                            if rows > MAX_ROWS + 1:  # the header and MAX_ROWS rows
+                                raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file",
+                                               rule="too_many_rows")
+                        element.clear()
+                except ElementTree.ParseError:
+                    raise BadInput("the XLSX file cannot be read: a sheet is not sound XML", field="file") from None
+                except (zipfile.BadZipFile, zlib.error, EOFError):
+                    raise BadInput("the XLSX file cannot be read: it is not a sound zip file", field="file") from None
+
+
+def _xlsx_lines(data: bytes) -> Iterator[list[Any]]:
+    if not data.startswith(b"PK\x03\x04"):
+        raise BadInput("this is not an XLSX file", field="file")
+    _check_zip(data)
+    _count_sheet_rows(data)
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file") from None
+    try:
+        # read-only mode parses the sheet as it is iterated, so stopping early stops the work
+        for row in wb.worksheets[0].iter_rows(values_only=True):
+            yield list(row)
+    except BadInput:
+        raise
+    except Exception as exc:
+        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file") from None
+    finally:
+        wb.close()
+
+
+def _csv_lines(data: bytes) -> Iterator[list[Any]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadInput("the CSV file is not UTF-8", field="file") from None
+    try:
+        yield from csv.reader(io.StringIO(text))
+    except csv.Error as exc:
+        raise BadInput(f"the CSV file cannot be read: {exc}", field="file") from None
+
+
 def read_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
-    """Header and (row number, row) pairs from a CSV (UTF-8) or XLSX file."""
+    """Header and (row number, row) pairs from a CSV (UTF-8) or XLSX file.
+
+    Rows are read one at a time and reading stops at the first row past MAX_ROWS, so a file
+    of a million rows costs no more than one just over the limit.
+    """
     if len(data) > MAX_BYTES:
-        raise BadInput(f"the file is larger than {MAX_BYTES // 1024 // 1024} MB", field="file")
+        raise BadInput(f"the file is larger than {MAX_BYTES // MB} MB", field="file", rule="file_too_large")
     name = filename.lower()
     if name.endswith(".xlsx"):
-        if not data.startswith(b"PK\x03\x04"):
-            raise BadInput("this is not an XLSX file", field="file")
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file") from None
-        lines = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-        wb.close()
+        lines = _xlsx_lines(data)
     elif name.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise BadInput("the CSV file is not UTF-8", field="file") from None
-        lines = [list(r) for r in csv.reader(io.StringIO(text))]
+        lines = _csv_lines(data)
     else:
         raise BadInput("the file must be .csv or .xlsx", field="file")
-    if not lines:
-        raise BadInput("the file is empty", field="file")
-    header = [(_cell(h) or "").lower() for h in lines[0]]
-    rows = []
-    for number, line in enumerate(lines[1:], start=2):
-        cells = [_cell(v) for v in line]
-        if not any(cells):
-            continue  # blank lines in spreadsheets are common and mean nothing
-        rows.append((number, {header[i]: v for i, v in enumerate(cells) if i < len(header) and header[i]}))
-        if len(rows) > MAX_ROWS:
-            raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file")
+    try:
+        first = next(lines, None)
+        if first is None:
+            raise BadInput("the file is empty", field="file")
+        header = [(_cell(h) or "").lower() for h in first]
+        rows = []
+        for number, line in enumerate(lines, start=2):
+            cells = [_cell(v) for v in line]
+            if not any(cells):
+                continue  # blank lines in spreadsheets are common and mean nothing
+            if len(rows) == MAX_ROWS:
+                raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file", rule="too_many_rows")
+            rows.append((number, {header[i]: v for i, v in enumerate(cells) if i < len(header) and header[i]}))
+    finally:
+        lines.close()
     return header, rows
 
 

@@ -335,22 +335,39 @@ def get_person(store: Store, pid: int) -> dict[str, Any]:
         return public_person(_person_row(db, pid))
 
 
-def photo_of(store: Store, pid: int) -> str | None:
+def photo_of(store: Store, pid: int, gates: frozenset[str] = frozenset()) -> str | None:
+    """The person's photo; with ``gates`` (a guard limited to them), only if one of the
+    person's cards has been seen at one of those gates, so counting ids shows no one else."""
     with store.read() as db:
-        return _person_row(db, pid)["photo_id"]
+        photo = _person_row(db, pid)["photo_id"]
+        if gates and not _seen_at(db, pid, gates):
+            return None
+        return photo
 
 
-def photo_of_card(store: Store, uid: str) -> str | None:
-    """The photo of the person a card was issued to, if the card names one."""
+def _seen_at(db: sqlite_utils.Database, pid: int, gates: frozenset[str]) -> bool:
+    if not db["events"].exists():
+        return False
+    marks = ",".join("?" * len(gates))
+    return bool(list(db.query(
+        f"SELECT 1 FROM cards c JOIN events e ON e.uid = c.uid WHERE c.person_id = ? AND e.gate_id IN ({marks}) "
+        "LIMIT 1", [pid, *sorted(gates)])))
+
+
+def photo_of_card(store: Store, uid: str, gates: frozenset[str] = frozenset()) -> str | None:
+    """The photo of the person a card was issued to, if the card names one (with ``gates``:
+    and that person's cards have been seen at one of them)."""
     try:
         uid = normalise_uid(uid)
     except InvalidUid:
         return None
     with store.read() as db:
         rows = list(db.query(
-            "SELECT p.photo_id FROM cards c JOIN people p ON p.id = c.person_id WHERE c.uid = ?", [uid]
+            "SELECT p.id, p.photo_id FROM cards c JOIN people p ON p.id = c.person_id WHERE c.uid = ?", [uid]
         ))
-    return rows[0]["photo_id"] if rows else None
+        if not rows or (gates and not _seen_at(db, rows[0]["id"], gates)):
+            return None
+    return rows[0]["photo_id"]
 
 
 def set_photo(store: Store, who: str, pid: int, photo_id: str) -> None:

@@ -2,7 +2,9 @@
 
 Roles: the clerk and supervisor keep the register; a household file opens only for the
 supervisor (admin always) with a reason; a holder's photo is shown to any staff role,
-guards included (they compare the face at the gate), and to nobody without a token.
+guards included (they compare the face at the gate), and to nobody without a token; a guard
+limited to some gates sees only the photos of people whose cards were seen at those gates
+(anyone else's is "no photo", so counting ids reveals nothing).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from hub import photos
 from hub.auth import Principal, Role, require
@@ -95,14 +98,19 @@ def _send_photo(request: Request, photo_id: str | None) -> FileResponse:
 
 
 @router.get("/people/{pid}/photo")
-def get_photo(request: Request, pid: RowId, _: Principal = Depends(_any_staff)) -> FileResponse:
-    return _send_photo(request, registry.photo_of(request.app.state.store, pid))
+def get_photo(request: Request, pid: RowId, who: Principal = Depends(_any_staff)) -> FileResponse:
+    return _send_photo(request, registry.photo_of(request.app.state.store, pid, _limit(who)))
 
 
 @router.get("/cards/{uid}/photo")
-def get_card_photo(request: Request, uid: str, _: Principal = Depends(_any_staff)) -> FileResponse:
+def get_card_photo(request: Request, uid: str, who: Principal = Depends(_any_staff)) -> FileResponse:
     """The holder's photo for the guard's live page: the card names its holder in the register."""
-    return _send_photo(request, registry.photo_of_card(request.app.state.store, uid))
+    return _send_photo(request, registry.photo_of_card(request.app.state.store, uid, _limit(who)))
+
+
+def _limit(who: Principal) -> frozenset[str]:
+    """The gates whose sightings bound the photos ``who`` may see; empty: no bound."""
+    return who.gates if who.role == Role.GUARD else frozenset()
 
 
 @router.post("/households/{household_id}/file")
@@ -127,7 +135,9 @@ async def bulk_import(request: Request, kind: str, file: UploadFile = File(...),
                       who: Principal = Depends(_staff)) -> JSONResponse:
     """Dry run by default; a real run with any bad row imports nothing and answers 422."""
     data = await file.read(importer.MAX_BYTES + 1)
-    rep = importer.run_import(request.app.state.store, who.who, kind, data, file.filename or "", dry_run)
+    # parsing a spreadsheet takes seconds of CPU: off the event loop, so every other request goes on
+    rep = await run_in_threadpool(importer.run_import, request.app.state.store, who.who, kind, data,
+                                  file.filename or "", dry_run)
     status = 200 if rep.ok or dry_run else 422
     body = rep.as_dict()
     if not rep.ok:

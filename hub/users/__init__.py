@@ -1,0 +1,1 @@
+"""People's accounts and browser sessions; the token and user commands."""
