@@ -104,11 +104,17 @@ def broker(workdir: Path, extra_conf: str = ""):
     return Mosquitto(workdir, extra_conf=conf).start()
 
 
-def agent_config(site: str, data_dir: Path, broker, doors: list[dict[str, Any]], gate_id: str = GATE):
+#: the key of a gate that talks to no hub (the tap bench); gates at a hub get theirs from it
+KEY = "b0" * 32
+
+
+def agent_config(site: str, data_dir: Path, broker, doors: list[dict[str, Any]], gate_id: str = GATE,
+                 gate_key: str = KEY):
     from gate_agent.config import AgentConfig
 
     return AgentConfig.model_validate({
-        "agent": {"gate_id": gate_id, "site": site, "data_dir": str(data_dir), "heartbeat_s": 30},
+        "agent": {"gate_id": gate_id, "site": site, "data_dir": str(data_dir), "heartbeat_s": 30,
+                  "gate_key": gate_key},
         "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 5, "reconnect_max_s": 1},
         "doors": doors,
     })

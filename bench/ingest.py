@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench import fixtures
 from bench.common import Result, ratio
 from bench.outbox import events
+from protocols.signing import new_key, sign
 from protocols.topics import gate_topic
 from tests.rigs import stack
 
@@ -39,12 +40,14 @@ def _publisher(broker, name: str) -> mqtt.Client:
     return c
 
 
-def _batch(site: str, n: int) -> list[tuple[str, bytes]]:
+def _batch(site: str, n: int, keys: dict[str, str]) -> list[tuple[str, bytes]]:
+    """Events from GATES gates, each signed with its gate's key (as its outbox holds them)."""
     per_gate = {g: events(n // GATES + 1, gate_id=f"gate{g:02d}") for g in range(GATES)}
     out = []
     for i in range(n):
         g = i % GATES
-        out.append((gate_topic(site, f"gate{g:02d}", "event"), per_gate[g][i // GATES].to_bytes()))
+        name = f"gate{g:02d}"
+        out.append((gate_topic(site, name, "event"), sign(per_gate[g][i // GATES], keys[name], site, "event").to_bytes()))
     return out
 
 
@@ -87,14 +90,15 @@ def run(workdir: Path) -> Result:
     broker = fixtures.broker(workdir / "mosquitto")
     try:
         raw_site = fixtures.site_name()
-        raw = _raw(broker, _batch(raw_site, N), raw_site)
+        raw = _raw(broker, _batch(raw_site, N, {f"gate{g:02d}": new_key() for g in range(GATES)}), raw_site)
 
         hub = stack.start(workdir / "hub", broker)
         try:
             ingest = hub.app.state.event_ingest
             pub = _publisher(broker, "gates")
-            # one event per gate first: the hub registers each gate it has not seen (not timed)
-            warm = _batch(hub.site, GATES)
+            keys = {f"gate{g:02d}": stack.register(hub, f"gate{g:02d}") for g in range(GATES)}
+            # one event per gate first (not timed)
+            warm = _batch(hub.site, GATES, keys)
             for topic, payload in warm:
                 pub.publish(topic, payload, qos=1)
             deadline = time.monotonic() + 30
@@ -102,7 +106,7 @@ def run(workdir: Path) -> Result:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"warm-up: hub stored {ingest.stored} of {GATES}")
                 time.sleep(0.005)
-            msgs = _batch(hub.site, N)
+            msgs = _batch(hub.site, N, keys)
             t0 = time.perf_counter()
             for topic, payload in msgs:
                 pub.publish(topic, payload, qos=1)

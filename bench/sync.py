@@ -89,7 +89,7 @@ def _timed_start(hub, broker, data_dir: Path, timeout: float) -> tuple[GateAgent
     t0 = time.perf_counter()
     agent = GateAgent(fixtures.agent_config(hub.site, data_dir, broker, [{
         "id": fixtures.DOOR, "relay": {"kind": "sim", "pulse_ms": 200},
-        "readers": [{"kind": "sim", "direction": "in"}]}]))
+        "readers": [{"kind": "sim", "direction": "in"}]}], gate_key=hub.gate_key))
     agent.start()
     stack.in_step(hub, agent, timeout=timeout, what="the gate at the hub's revision and checksum")
     return agent, time.perf_counter() - t0
@@ -138,6 +138,7 @@ def run(workdir: Path) -> Result:
 
         hub = start_hub(cfg)
         hub.site = cfg.hub.site
+        hub.gate_key = stack.register(hub, fixtures.GATE)
         try:
             data_dir = workdir / "gate"
             agent, fresh_s = _timed_start(hub, broker, data_dir, 120)

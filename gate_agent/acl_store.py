@@ -47,6 +47,7 @@ class Applied(StrEnum):
     GAP = "gap"  # a delta not on top of the rev held: resync from what is held
     MISMATCH = "mismatch"  # the result would not have the hub's checksum: ask for a snapshot (rev 0)
     WRONG_GATE = "wrong_gate"  # for another gate: ignored
+    STALE = "stale"  # a snapshot at or below the rev held, not asked for: ignored
 
 
 def connect(path: Path, schema: str = "") -> sqlite3.Connection:
@@ -136,14 +137,19 @@ class AclStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def apply(self, update: AclUpdate) -> Applied:
-        """Apply one delta or one snapshot chunk; see Applied for what to do next."""
+    def apply(self, update: AclUpdate, whole_wanted: bool = False) -> Applied:
+        """Apply one delta or one snapshot chunk; see Applied for what to do next.
+
+        A snapshot at or below the rev held is refused (an old one replayed must not
+        un-revoke a card) unless ``whole_wanted``: the gate asked for a whole list because
+        its own is bad. The caller has checked the signature.
+        """
         if update.gate_id != self.gate_id:
             return Applied.WRONG_GATE
         with self._wlock:
             if update.kind == "delta":
                 return self._apply_delta(update)
-            return self._stage_chunk(update)
+            return self._stage_chunk(update, whole_wanted)
 
     def _apply_delta(self, u: AclUpdate) -> Applied:
         held = self._state
@@ -194,10 +200,13 @@ class AclStore:
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [("rev", str(rev)), ("checksum", checksum)]
         )
 
-    def _stage_chunk(self, u: AclUpdate) -> Applied:
+    def _stage_chunk(self, u: AclUpdate, whole_wanted: bool = False) -> Applied:
         held = self._state
-        if u.rev < held.rev or (u.rev == held.rev and u.checksum == held.checksum):
+        if u.rev == held.rev and u.checksum == held.checksum:
             return Applied.DUPLICATE
+        if u.rev <= held.rev and not (whole_wanted or held.rev == 0):
+            log.warning("acl snapshot at rev %s refused: this gate holds rev %s", u.rev, held.rev)
+            return Applied.STALE
         body = "[" + ",".join(canonical_json(e).decode() for e in u.upserts) + "]"
         w = self._w
         w.execute("BEGIN IMMEDIATE")

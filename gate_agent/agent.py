@@ -8,6 +8,7 @@ written to the outbox after the pulse and sent from there.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import secrets
@@ -26,11 +27,12 @@ from gate_agent.acl_store import AclStore, Applied, LocalState
 from gate_agent.config import AgentConfig, DoorConfig, load_config, reader_name
 from gate_agent.decide import decide
 from gate_agent.inputs import GpioInputs
+from gate_agent.keys import GateKey, KeyFileError
 from gate_agent.mqtt_link import MqttLink
 from gate_agent.outbox import Outbox
 from protocols.acl import EMPTY_CHECKSUM
 from protocols.cards import Decision, Reason
-from protocols.commands import CommandRejected, GateCommand, verify_command
+from protocols.commands import CommandRejected, GateCommand, KeyUpdate, command_action, open_key_update, verify_command
 from protocols.messages import (
     AclUpdate,
     BadMessage,
@@ -44,6 +46,7 @@ from protocols.messages import (
     parse,
     utcnow,
 )
+from protocols.signing import BadSignature, key_id, sign, verify
 
 log = logging.getLogger(__name__)
 decisions_log = logging.getLogger("gate_agent.decisions")
@@ -53,6 +56,14 @@ TICK_S = 0.2
 OPEN_GRACE_S = 2.0
 #: the least time between two sync requests (a burst of gapped deltas asks once)
 SYNC_MIN_INTERVAL_S = 1.0
+
+
+def _action(payload: bytes) -> str | None:
+    """The ``action`` of a cmd payload, so it is parsed as the right model (BadMessage if not JSON)."""
+    try:
+        return command_action(json.loads(payload))
+    except (ValueError, UnicodeDecodeError):
+        raise BadMessage("command is not JSON") from None
 
 
 def new_event_id() -> str:
@@ -85,10 +96,13 @@ class GateAgent:
     ) -> None:
         self.config = config
         self.gate_id = config.agent.gate_id
+        self.site = config.agent.site
         self.role = config.agent.role
         self._clock = clock
         self._notify = notify
         data_dir = Path(config.agent.data_dir)
+        #: every message to and from the hub is signed with this (protocols.signing)
+        self.key = GateKey(config.agent.gate_key.get_secret_value(), data_dir)
         self.acl = AclStore(data_dir, self.gate_id)
         self.state = LocalState(data_dir)
         self.outbox = Outbox(data_dir)
@@ -319,6 +333,9 @@ class GateAgent:
     def _on_cmd(self, payload: bytes) -> None:
         now = self._clock()
         try:
+            if _action(payload) == "rekey":
+                self._on_rekey(parse(KeyUpdate, payload))
+                return
             cmd = parse(GateCommand, payload)
         except BadMessage as exc:
             self.counters["bad_cmd"] += 1
@@ -326,10 +343,7 @@ class GateAgent:
             return
         door = self.doors.get(cmd.door_id)
         try:
-            key = self.config.agent.gate_key
-            if key is None:
-                raise CommandRejected("this gate has no gate_key: remote open is off")
-            verify_command(cmd, key.get_secret_value(), self.gate_id, now)
+            verify_command(cmd, self.key.current, self.gate_id, now, site=self.site)
             if door is None or door.relay is None:
                 raise CommandRejected(f"no door {cmd.door_id!r} with a relay at this gate")
             if not self.state.claim_nonce(cmd.nonce, cmd.expires_at, now):
@@ -350,6 +364,37 @@ class GateAgent:
             detail={"by": cmd.by} | ({} if relay_ok else {"relay": "failed"}),
         ))
         decisions_log.info("remote_open gate=%s door=%s by=%s", self.gate_id, door.cfg.id, cmd.by)
+
+    def _on_rekey(self, update: KeyUpdate) -> None:
+        """A new key from the hub, wrapped and signed with the key held now.
+
+        Kept on disk before use; then the outbox is re-signed and the link reconnects (a
+        new last will), all while no event is being sent, so the hub sees nothing signed
+        with the old key after the first message signed with the new one.
+        """
+        try:
+            new = open_key_update(update, self.key.current, self.gate_id, site=self.site)
+        except CommandRejected as exc:
+            self.counters["rekey_refused"] += 1
+            log.warning("key update refused: %s", exc)
+            return
+        if new == self.key.current:
+            return
+        with self.link.paused():
+            self.link.drain(5.0)
+            try:
+                self.key.adopt(new)
+            except KeyFileError as exc:
+                self.counters["rekey_failed"] += 1
+                log.error("%s; keeping the old key", exc)
+                return
+            self.outbox.resign(self._resign_event)
+            self.link.reconnect_with_new_will()
+        self.counters["rekeyed"] += 1
+        log.warning("gate %s now signs with its new key %s", self.gate_id, key_id(new))
+
+    def _resign_event(self, payload: bytes) -> bytes:
+        return self._sign(parse(GateEvent, payload), "event").to_bytes()
 
     def _on_exit(self, door_id: str, mono: float) -> None:
         door = self.doors.get(door_id)
@@ -419,8 +464,12 @@ class GateAgent:
         elif before is None and not ok:
             self._status_dirty = True
 
+    def _sign(self, msg, channel: str):
+        return sign(msg, self.key.current, self.site, channel)
+
     def _emit(self, event: GateEvent) -> None:
-        self.outbox.put(event)
+        """Signed as it enters the outbox: the stored payload is exactly what is sent."""
+        self.outbox.put(self._sign(event, "event"))
         self.link.kick()
 
     # -- ACL (MQTT thread) -----------------------------------------------------------------
@@ -432,7 +481,13 @@ class GateAgent:
             self.counters["bad_acl"] += 1
             log.warning("malformed ACL update ignored: %s", exc)
             return
-        result = self.acl.apply(update)
+        try:  # signed by the hub with this gate's key, for this gate, site and channel
+            verify(update, [self.key.current], self.site, "acl", gate_id=self.gate_id)
+        except BadSignature as exc:
+            self.counters["acl_forged"] += 1
+            log.warning("ACL %s to rev %s refused: %s", update.kind, update.rev, exc)
+            return
+        result = self.acl.apply(update, whole_wanted=self._want_snapshot)
         self.counters[f"acl_{result.value}"] += 1
         if result == Applied.APPLIED:
             if update.kind == "snapshot":
@@ -465,9 +520,9 @@ class GateAgent:
         """What this gate holds; rev 0 asks for a whole snapshot."""
         self._last_sync = time.monotonic()
         if self._want_snapshot:
-            return SyncRequest(gate_id=self.gate_id, rev=0, checksum=EMPTY_CHECKSUM, at=self._clock())
+            return self._sign(SyncRequest(gate_id=self.gate_id, rev=0, checksum=EMPTY_CHECKSUM, at=self._clock()), "sync")
         st = self.acl.state
-        return SyncRequest(gate_id=self.gate_id, rev=st.rev, checksum=st.checksum, at=self._clock())
+        return self._sign(SyncRequest(gate_id=self.gate_id, rev=st.rev, checksum=st.checksum, at=self._clock()), "sync")
 
     # -- status ----------------------------------------------------------------------------
 
@@ -480,11 +535,11 @@ class GateAgent:
             )
             for d in self.doors.values()
         }
-        return GateStatus(
+        return self._sign(GateStatus(
             gate_id=self.gate_id, online=online, at=self._clock(), role=self.role, acl_rev=st.rev,
             checksum=st.checksum, outbox_depth=self.outbox.depth, outbox_error=self.outbox.error,
             agent_version=__version__, doors=doors,
-        )
+        ), "status")
 
     def _publish_status(self) -> None:
         self._status_dirty = False

@@ -32,8 +32,9 @@ class AgentSection(_Section):
     #: "gate" opens doors; "enroll" is a desk reader at the card centre: every read is a
     #: "presented" event for the clerk's page, and nothing is ever opened.
     role: Literal["gate", "enroll"] = "gate"
-    #: the per-gate key printed by `gate-hub gate add`; without it remote open is refused
-    gate_key: SecretStr | None = None
+    #: the per-gate key printed by `gate-hub gate add`: every message to and from the hub is
+    #: signed with it (a key the hub pushed since is kept in data_dir: gate_agent.keys)
+    gate_key: SecretStr
     heartbeat_s: float = Field(default=30.0, ge=0.2, le=3600)
 
     @field_validator("gate_id")
@@ -48,8 +49,8 @@ class AgentSection(_Section):
 
     @field_validator("gate_key")
     @classmethod
-    def _key_is_hex(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and not _HEX_KEY.match(v.get_secret_value()):
+    def _key_is_hex(cls, v: SecretStr) -> SecretStr:
+        if not _HEX_KEY.match(v.get_secret_value()):
             raise ValueError(f"gate_key must be {KEY_BYTES * 2} hex digits (from `gate-hub gate add`)")
         return v
 

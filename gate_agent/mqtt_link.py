@@ -70,6 +70,8 @@ class MqttLink:
         self._early: dict[int, float] = {}  # PUBACKs that beat publish() returning
         self._cursor = 0
         self._sender: threading.Thread | None = None
+        #: held while the outbox is sent, and by ``paused`` (a key change)
+        self._send_lock = threading.Lock()
 
         client_id = mqtt_cfg.client_id or f"gate-{agent.site}-{agent.gate_id}"
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
@@ -109,6 +111,32 @@ class MqttLink:
         self._client.loop_stop()
         self.outbox.flush_acks()
 
+    def paused(self) -> threading.Lock:
+        """``with link.paused():`` no event leaves the outbox meanwhile (a key change)."""
+        return self._send_lock
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until the broker has acknowledged everything published so far (True), or timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._inflight:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def reconnect_with_new_will(self) -> None:
+        """Disconnect cleanly and connect again, so the broker holds a last will signed with
+        the gate's new key (a will is only given with CONNECT). The connect then says
+        online and asks for the list, signed with the new key. Not on paho's thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.ready.clear()
+        self.connected.clear()
+        self._client.will_set(self.topic_status, self._status(False).to_bytes(), qos=1, retain=True)
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive_s)
+        self._client.loop_start()
+
     def kick(self) -> None:
         """New events are in the outbox."""
         self._kick.set()
@@ -145,7 +173,8 @@ class MqttLink:
             self._kick.clear()
             try:
                 if self.connected.is_set():
-                    self._pump()
+                    with self._send_lock:
+                        self._pump()
                 self.outbox.flush_acks()
             except Exception:  # noqa: BLE001 - the sender must outlive one bad moment
                 log.exception("outbox sender failed; retrying")

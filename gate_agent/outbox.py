@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from gate_agent.acl_store import connect
 from protocols.messages import GateEvent
@@ -103,6 +104,29 @@ class Outbox:
                 return
             self._volatile.pop(event_id)
             self._disk_depth += cur.rowcount
+
+    def resign(self, sign: Callable[[bytes], bytes]) -> int:
+        """Replace every pending payload by ``sign(payload)`` (a new gate key): one transaction.
+
+        The caller holds the sender back meanwhile (MqttLink.paused), so nothing signed with
+        the old key is published after the first message signed with the new one.
+        """
+        with self._lock:
+            self._take_acks()
+            for event_id, payload in list(self._volatile.items()):
+                self._volatile[event_id] = sign(payload)
+            try:
+                rows = self._c.execute("SELECT seq, payload FROM outbox").fetchall()
+                self._c.execute("BEGIN")
+                self._c.executemany("UPDATE outbox SET payload = ? WHERE seq = ?",
+                                    [(sign(bytes(p)), seq) for seq, p in rows])
+                self._c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._c.in_transaction:
+                    self._c.execute("ROLLBACK")
+                log.error("outbox could not re-sign its events with the new key: %s", exc)
+                return 0
+            return len(rows)
 
     def ack(self, event_id: str) -> None:
         """The broker has the event: forget it, later, in a batch (see flush_acks).

@@ -66,10 +66,10 @@ class AclEntry(BaseModel):
     anti_passback: bool = False
 
 
-def canonical_json(model: BaseModel) -> bytes:
+def canonical_json(model: BaseModel, exclude: set[str] | None = None) -> bytes:
     """Bytes both sides hash and sign: sorted keys, no spaces, JSON-mode values."""
     return json.dumps(
-        model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        model.model_dump(mode="json", exclude=exclude), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     ).encode()
 
 

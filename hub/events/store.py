@@ -9,7 +9,7 @@ until acknowledged) is ignored.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlite_utils
@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS events (
     at_utc TEXT NOT NULL,
     acl_rev INTEGER NOT NULL,
     detail TEXT NOT NULL,
-    received_at TEXT NOT NULL
+    received_at TEXT NOT NULL,
+    flag TEXT
 );
 CREATE INDEX IF NOT EXISTS events_at ON events (at_utc);
 CREATE INDEX IF NOT EXISTS events_uid ON events (uid);
@@ -40,19 +41,46 @@ CREATE INDEX IF NOT EXISTS events_uid ON events (uid);
 
 MAX_LIMIT = 1000
 
+#: an event dated further ahead than this of its arrival (by the gate's own clock) is flagged
+FUTURE_TOLERANCE = timedelta(minutes=5)
+FUTURE_DATED = "future_dated"
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    if "flag" not in {r["name"] for r in db.query("PRAGMA table_info(events)")}:
+        db.execute("ALTER TABLE events ADD COLUMN flag TEXT")
+
+
+def date_flag(at: datetime, received: datetime, clock_offset_s: float | None) -> str | None:
+    """``future_dated`` when ``at`` is ahead of when the event arrived, read on the gate's clock.
+
+    ``clock_offset_s`` is how far the gate's clock is behind the hub's (from its status
+    messages); the gate's clock at arrival was ``received - offset``. Events from the past
+    are normal (an outbox emptied after an outage) and are not flagged.
+    """
+    gate_now = received - timedelta(seconds=clock_offset_s or 0.0)
+    return FUTURE_DATED if at - gate_now > FUTURE_TOLERANCE else None
+
 _SELECT = """
 SELECT e.seq, e.event_id, e.gate_id, e.door_id, e.reader, e.direction, e.kind, e.uid,
-       e.decision, e.reason, e.at, e.received_at, c.holder_name, c.holder_unit, c.card_type
+       e.decision, e.reason, e.at, e.received_at, e.flag, c.holder_name, c.holder_unit, c.card_type
 FROM events e LEFT JOIN cards c ON c.uid = e.uid
 """
 
 
-def store_event(db: sqlite_utils.Database, event: GateEvent, received: datetime) -> int | None:
-    """Insert ``event`` unless its event_id is already stored; its seq, or None if a repeat."""
+def store_event(
+    db: sqlite_utils.Database, event: GateEvent, received: datetime, flag: str | None = None
+) -> int | None:
+    """Insert ``event`` unless its event_id is already stored; its seq, or None if a repeat.
+
+    A flagged (future-dated) event is kept as the gate said it, but sorts by when it
+    arrived (``at_utc`` is the ordering time), so it never sits above genuine newer events.
+    """
+    order_at = received if flag == FUTURE_DATED else event.at
     cur = db.execute(
         """INSERT OR IGNORE INTO events (event_id, gate_id, door_id, reader, direction, kind, uid,
-               decision, reason, at, at_utc, acl_rev, detail, received_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               decision, reason, at, at_utc, acl_rev, detail, received_at, flag)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             event.event_id,
             event.gate_id,
@@ -64,10 +92,11 @@ def store_event(db: sqlite_utils.Database, event: GateEvent, received: datetime)
             event.decision.value if event.decision else None,
             str(event.reason) if event.reason is not None else None,
             event.at.isoformat(),
-            event.at.astimezone(timezone.utc).isoformat(),
+            order_at.astimezone(timezone.utc).isoformat(),
             event.acl_rev,
             json.dumps(event.detail, sort_keys=True),
             received.astimezone(timezone.utc).isoformat(),
+            flag,
         ],
     )
     return cur.lastrowid if cur.rowcount == 1 else None
@@ -90,6 +119,7 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
         "reason": row["reason"],
         "at": row["at"],
         "received_at": row["received_at"],
+        "flag": row["flag"],
         "holder": holder,
         "card_type": row["card_type"],
     }

@@ -30,7 +30,8 @@ Answering a SyncRequest (``answer_sync``):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
   from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
   chunks of at most CHUNK entries and CHUNK_BYTES sharing one snapshot_id (for a gate ahead of the hub, restored
-  from a backup, the head is first renumbered past the gate's rev: ``_jump_head``);
+  from a backup, or at the hub's rev with another list, the head is first renumbered past the gate's rev:
+  ``_jump_head``, since a gate refuses a snapshot at or below the rev it holds unless it asked for one);
 - otherwise a delta from the gate's rev to the head, coalesced to the latest state per uid
   (or a snapshot when more than CHUNK uids changed, to keep messages small);
 - already at the head with the same checksum: no answer at all (an empty delta cannot be
@@ -77,7 +78,9 @@ def _split(texts: Iterable[str], count: int = CHUNK, size: int = CHUNK_BYTES) ->
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS gates (
     gate_id TEXT PRIMARY KEY,
-    key_hex TEXT,
+    key_hex TEXT,  -- no longer written: keys are sealed in keys_sealed (hub.gates.keys)
+    keys_sealed TEXT,
+    key_gen INTEGER NOT NULL DEFAULT 0,
     registered_at TEXT,
     first_seen_at TEXT NOT NULL,
     online INTEGER NOT NULL DEFAULT 0,
@@ -111,6 +114,14 @@ CREATE TABLE IF NOT EXISTS acl_log (
     UNIQUE (gate_id, rev)
 );
 """
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Columns an older hub.db lacks (the gate keys themselves are sealed by hub.gates.keys)."""
+    have = {r["name"] for r in db.query("PRAGMA table_info(gates)")}
+    for name, kind in (("keys_sealed", "TEXT"), ("key_gen", "INTEGER NOT NULL DEFAULT 0")):
+        if name not in have:
+            db.execute(f"ALTER TABLE gates ADD COLUMN {name} {kind}")
+
 
 _wakers: set[threading.Event] = set()
 _wakers_lock = threading.Lock()
@@ -340,7 +351,7 @@ def reconcile(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) 
     """
     if rev == 0 or _consistent(db, gate_id, rev, checksum):
         return []
-    if rev > head(db, gate_id)[0]:
+    if rev >= head(db, gate_id)[0]:  # the gate refuses a snapshot at or below what it holds
         _jump_head(db, gate_id, rev)
     return snapshot(db, gate_id)
 
@@ -352,7 +363,7 @@ def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
     if rev == hrev and checksum == hsum and rev != 0:
         return []
     if rev == 0 or not _consistent(db, gate_id, rev, checksum):  # rev 0: the gate asks for a whole list
-        if rev > hrev:
+        if rev >= hrev and rev != 0:  # the gate refuses a snapshot at or below what it holds
             _jump_head(db, gate_id, rev)
         return snapshot(db, gate_id)
     changed = list(db.query(

@@ -2,8 +2,9 @@
 
 Status: kept per gate (online, heartbeat fields, clock offset). An empty retained payload
 (a status topic being cleared) is ignored. Sync: answered on the gate's acl topic after the
-transaction that may have built a new gate's list has committed. Anything malformed or
-speaking for another gate than its topic's is dropped and counted.
+transaction that may have built a new gate's list has committed. Anything malformed,
+speaking for another gate than its topic's, or not signed with the gate's key is dropped
+and counted (hub.mqtt.Drops). Every answer is signed with the key the gate holds.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import datetime, timezone
 
 from hub.db import Store
 from hub.gates import acl, service
+from hub.gates.keys import GateKeys
 from hub.mqtt import Drops, HubMqtt, HubUnavailable
 from protocols.messages import GateStatus, SyncRequest
+from protocols.signing import sign
 from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
@@ -26,8 +29,9 @@ RECONCILE_EVERY_S = 30.0
 
 
 class GateIngest:
-    def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str) -> None:
+    def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str, keys: GateKeys) -> None:
         self.store = store
+        self.keys = keys
         self.mqtt = mqtt
         self.drops = drops
         self.site = site
@@ -65,9 +69,12 @@ class GateIngest:
 
     def _send(self, gate_id: str, updates: list) -> bool:
         out = gate_topic(self.site, gate_id, "acl")
+        key = self.keys.signing_key(gate_id)
+        if key is None:
+            return False
         try:
             for update in updates:
-                self.mqtt.publish(out, update.to_bytes(), qos=1, retain=False)
+                self.mqtt.publish(out, sign(update, key, self.site, "acl").to_bytes(), qos=1, retain=False)
         except HubUnavailable:
             log.warning("broker went away while sending %s its list; it will ask again", gate_id)
             return False

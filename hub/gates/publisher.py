@@ -3,6 +3,7 @@
 hub.gates.acl.card_changed wakes this thread from inside the writing transaction; the
 thread then waits for the store lock, which that transaction holds until it ends, so it
 reads only committed rows. It also looks once a second in case a wake was missed. Rows
+are signed for each gate with the key it holds (hub.gates.keys). Rows
 written before the hub started are not sent: gates resync with a SyncRequest when they
 (re)connect, and a gate that misses a delta sees the gap.
 """
@@ -14,15 +15,18 @@ import threading
 
 from hub.db import Store
 from hub.gates import acl
+from hub.gates.keys import GateKeys
 from hub.mqtt import HubMqtt, HubUnavailable
+from protocols.signing import sign
 from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
 
 
 class AclPublisher:
-    def __init__(self, store: Store, mqtt: HubMqtt, site: str) -> None:
+    def __init__(self, store: Store, mqtt: HubMqtt, site: str, keys: GateKeys) -> None:
         self.store = store
+        self.keys = keys
         self.mqtt = mqtt
         self.site = site
         self._wake = threading.Event()
@@ -60,9 +64,12 @@ class AclPublisher:
             last, per_gate = acl.log_after(db, self._cursor)
         for gate_id, rows in per_gate.items():
             topic = gate_topic(self.site, gate_id, "acl")
+            key = self.keys.signing_key(gate_id)
+            if key is None:
+                continue
             for update in acl.deltas(gate_id, rows):
                 try:
-                    self.mqtt.publish(topic, update.to_bytes(), qos=1, retain=False)
+                    self.mqtt.publish(topic, sign(update, key, self.site, "acl").to_bytes(), qos=1, retain=False)
                     self.published += 1
                 except HubUnavailable:
                     log.warning("broker away: gate %s will resync at rev %d", gate_id, update.rev)

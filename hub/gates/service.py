@@ -1,7 +1,8 @@
 """Gates: registration, what their status topic says, remote open.
 
-A gate is known once it is registered (``gate-hub gate add``, which makes its command key)
-or first seen on MQTT; either way its access list is built then. "Online" is what the gate
+A gate is known once it is registered (``gate-hub gate add``, which makes its key); its
+access list is built then. A message from a gate the hub holds no key for is dropped
+(hub.mqtt.Drops, rule ``unregistered_gate``), so no gate appears by first sight. "Online" is what the gate
 last said on its retained status topic (its last will says offline), and a gate silent for
 longer than hub.gate_stale_s is shown offline whatever it last said.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -20,7 +22,8 @@ from hub.auth import Principal
 from hub.db import Store
 from hub.errors import BadInput, Conflict, Forbidden, NotFound
 from hub.gates import acl
-from protocols.commands import GateCommand, new_key, sign_command
+from hub.gates.keys import GateKeys
+from protocols.commands import GateCommand, sign_command
 from protocols.messages import GateStatus
 from protocols.topics import BadTopic, check_name
 
@@ -37,24 +40,13 @@ def _name(kind: str, value: str) -> str:
         raise BadInput(str(exc), rule=f"bad_{kind}", field=kind) from None
 
 
-def register_gate(store: Store, gate_id: str, who: str, rotate: bool = False) -> str:
+def register_gate(store: Store, gate_id: str, who: str, rotate: bool = False, secret_file: Path | None = None) -> str:
     """Register ``gate_id`` (or give it a new key with ``rotate``); returns the new key, hex.
 
-    The key is stored because the hub signs with it; it is shown once, to the installer.
+    The key is kept sealed (hub.gates.keys) because the hub signs and verifies with it; it
+    is shown once, to the installer. A rotated key reaches an online gate by itself.
     """
-    _name("gate_id", gate_id)
-    key = new_key()
-    with store.tx() as db:
-        acl.ensure_gate(db, gate_id)
-        row = list(db.query("SELECT key_hex FROM gates WHERE gate_id = ?", [gate_id]))[0]
-        if row["key_hex"] and not rotate:
-            raise Conflict(f"gate {gate_id} already has a key; use --rotate-key to replace it", rule="gate_has_key")
-        db.execute(
-            "UPDATE gates SET key_hex = ?, registered_at = COALESCE(registered_at, ?) WHERE gate_id = ?",
-            [key, _iso(datetime.now(timezone.utc)), gate_id],
-        )
-        audit.record(db, who, "rotate_key" if row["key_hex"] else "register", "gate", gate_id)
-    return key
+    return GateKeys(store, secret_file).register(gate_id, who, rotate)
 
 
 def apply_status(db: sqlite_utils.Database, status: GateStatus, received: datetime) -> None:
@@ -97,7 +89,7 @@ def gate_view(row: dict[str, Any], head: tuple[int, str], now: datetime, stale_s
     return {
         "gate_id": row["gate_id"],
         "online": is_online(row, now, stale_s),
-        "registered": bool(row["key_hex"]),
+        "registered": bool(row["keys_sealed"]),
         "last_seen": row["status_received_at"],
         "status_at": row["status_at"],
         "acl_rev": row["reported_rev"],
@@ -131,7 +123,9 @@ def get_gate(store: Store, gate_id: str, stale_s: int) -> dict[str, Any]:
         return gate_view(rows[0], acl.head(db, gate_id), now, stale_s)
 
 
-def open_command(store: Store, principal: Principal, gate_id: str, door_id: str, stale_s: int) -> GateCommand:
+def open_command(
+    store: Store, principal: Principal, gate_id: str, door_id: str, stale_s: int, keys: GateKeys, site: str
+) -> GateCommand:
     """Check, sign and audit a remote open; the caller publishes the command after this returns."""
     if not principal.may_use_gate(gate_id):
         raise Forbidden(f"{principal.who} may not open doors at gate {gate_id}", rule="gate_not_allowed")
@@ -142,13 +136,14 @@ def open_command(store: Store, principal: Principal, gate_id: str, door_id: str,
         if not rows:
             raise NotFound(f"no gate {gate_id}", rule="unknown_gate", field="gate_id")
         row = rows[0]
-        if not row["key_hex"]:
+        key = keys.signing_key(gate_id)
+        if key is None:
             raise Conflict(f"gate {gate_id} has no command key: run gate-hub gate add {gate_id}", rule="gate_not_registered")
         if not is_online(row, now, stale_s):
             raise Conflict(f"gate {gate_id} is offline", rule="gate_offline")
         doors = json.loads(row["status_json"]).get("doors", {}) if row["status_json"] else {}
         if doors and door_id not in doors:
             raise NotFound(f"gate {gate_id} has no door {door_id}", rule="unknown_door", field="door_id")
-        cmd = sign_command(gate_id, door_id, principal.who, row["key_hex"], now)
+        cmd = sign_command(gate_id, door_id, principal.who, key, now, site=site)
         audit.record(db, principal.who, "remote_open", "gate", gate_id, door_id=door_id, nonce=cmd.nonce)
     return cmd

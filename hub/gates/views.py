@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from hub import audit
 from hub.auth import Principal, Role, require
 from hub.errors import Forbidden
+from hub.deadletters import store as dead_letters
 from hub.gates import service
 from hub.mqtt import HubUnavailable
 from protocols.topics import gate_topic
@@ -24,14 +25,16 @@ def _stale(request: Request) -> int:
 @router.get("/gates")
 def list_gates(request: Request, who: Principal = Depends(_viewers)) -> list[dict]:
     gates = service.list_gates(request.app.state.store, _stale(request))
-    return [g for g in gates if who.may_use_gate(g["gate_id"])]
+    drops = request.app.state.drops
+    return [g | {"forged": drops.forged(g["gate_id"])} for g in gates if who.may_use_gate(g["gate_id"])]
 
 
 @router.get("/gates/{gate_id}")
 def get_gate(request: Request, gate_id: str, who: Principal = Depends(_viewers)) -> dict:
     if not who.may_use_gate(gate_id):
         raise Forbidden(f"{who.who} may not see gate {gate_id}", rule="gate_not_allowed")
-    return service.get_gate(request.app.state.store, gate_id, _stale(request))
+    gate = service.get_gate(request.app.state.store, gate_id, _stale(request))
+    return gate | {"forged": request.app.state.drops.forged(gate_id)}
 
 
 @router.post("/gates/{gate_id}/doors/{door_id}/open", status_code=202)
@@ -41,7 +44,8 @@ def open_door(request: Request, gate_id: str, door_id: str, who: Principal = Dep
     mqtt = state.mqtt
     if mqtt is None or not mqtt.connected:
         raise HubUnavailable("the hub is not connected to the MQTT broker; the gate cannot be reached")
-    cmd = service.open_command(state.store, who, gate_id, door_id, _stale(request))
+    cmd = service.open_command(state.store, who, gate_id, door_id, _stale(request), state.gate_keys,
+                               state.config.hub.site)
     try:
         mqtt.publish(gate_topic(state.config.hub.site, gate_id, "cmd"), cmd.to_bytes(), qos=1, retain=False)
     except HubUnavailable:
@@ -68,6 +72,17 @@ def mqtt_health(request: Request, _: Principal = Depends(require(Role.SUPERVISOR
         "dropped": state.drops.snapshot(),
         "events_stored": state.event_ingest.stored if state.event_ingest else 0,
         "events_repeated": state.event_ingest.repeats if state.event_ingest else 0,
+        "events_flagged": state.event_ingest.flagged if state.event_ingest else 0,
+        "keys_pushed": state.key_pusher.pushed if getattr(state, "key_pusher", None) else 0,
         "acl_updates_published": state.publisher.published if state.publisher else 0,
         "sync_answers": state.gate_ingest.sync_answers if state.gate_ingest else 0,
+        "dead_letters": _dead_letters(state),
     }
+
+
+def _dead_letters(state) -> dict:
+    """Kept in the database (all time) and kept or seen again since this hub started."""
+    with state.store.read() as db:
+        kept = dead_letters.summary(db)
+    sink = state.dead_letters
+    return kept | {"new_since_start": sink.kept, "repeats_since_start": sink.repeats}

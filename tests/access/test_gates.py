@@ -13,14 +13,24 @@ from hub.gates import acl
 from hub.gates.service import register_gate
 from protocols.acl import EMPTY_CHECKSUM
 from protocols.messages import AclUpdate, SyncRequest, parse
+from protocols.signing import sign
 from protocols.topics import gate_topic
 
 OWNER = {"card_type": "owner", "holder": {"name": "Li Wei", "unit": "A-12-03"}}
 
 
+_KEYS: dict[tuple[str, str], str] = {}
+
+
+def _register(hub, gate: str) -> str:
+    _KEYS[(hub.site, gate)] = register_gate(hub.store, gate, "test")
+    return _KEYS[(hub.site, gate)]
+
+
 def _sync(peer, site, gate, rev, checksum):
+    """A sync request as the gate signs it (the gate registered with ``_register``)."""
     req = SyncRequest(gate_id=gate, rev=rev, checksum=checksum, at=datetime.now(timezone.utc))
-    peer.publish(gate_topic(site, gate, "sync"), req.to_bytes())
+    peer.publish(gate_topic(site, gate, "sync"), sign(req, _KEYS[(site, gate)], site, "sync").to_bytes())
 
 
 class Gates:
@@ -59,7 +69,7 @@ class Gates:
 
 def test_a_card_limited_to_north_is_listed_at_north_and_removed_from_south(hub, peer, tmp_path):
     for g in ("north", "south"):
-        register_gate(hub.store, g, "test")
+        _register(hub, g)
     gates = Gates(hub, peer, tmp_path, ["north", "south"])
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     clerk = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
@@ -93,6 +103,7 @@ def test_a_card_limited_to_north_is_listed_at_north_and_removed_from_south(hub, 
         assert snap.checksum == gates.stores["south"].checksum
         east = peer()
         east.subscribe(gate_topic(hub.site, "east", "acl"))
+        _register(hub, "east")
         _sync(east, hub.site, "east", 0, EMPTY_CHECKSUM)
         east_snap = parse(AclUpdate, east.next(what="east's first snapshot")[1])
         assert east_snap.kind == "snapshot" and east_snap.upserts == () and east_snap.checksum == EMPTY_CHECKSUM
@@ -103,7 +114,7 @@ def test_a_card_limited_to_north_is_listed_at_north_and_removed_from_south(hub, 
 
 def test_changing_a_schedule_reprojects_every_card_that_uses_it(hub, peer, tmp_path):
     for g in ("north", "south"):
-        register_gate(hub.store, g, "test")
+        _register(hub, g)
     gates = Gates(hub, peer, tmp_path, ["north", "south"])
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     uids = [f"C0{i:02X}" for i in range(6)]

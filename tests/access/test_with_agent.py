@@ -20,12 +20,12 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_renovation_hours_and_a_new_holiday_decide_at_the_gate(hub, tmp_path, broker):
-    register_gate(hub.store, "north", "test")
+    key = register_gate(hub.store, "north", "test")
     now = datetime.now(timezone.utc)
     start = now.astimezone(SHANGHAI).date() + timedelta(days=3)
     monday = start + timedelta(days=(7 - start.weekday()) % 7)  # a Monday at least 3 days ahead
     clock = [now]
-    agent = GateAgent(agent_config(hub.site, "north", tmp_path / "agent", broker, [sim_door(DOOR, 50)]),
+    agent = GateAgent(agent_config(hub.site, "north", tmp_path / "agent", broker, [sim_door(DOOR, 50)], gate_key=key),
                       clock=lambda: clock[0])
     agent.start()
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))

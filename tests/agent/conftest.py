@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import uuid
@@ -19,11 +20,14 @@ from protocols.acl import EMPTY_CHECKSUM, AclEntry, checksum_of
 from protocols.cards import CardStatus, CardType
 from protocols.commands import new_key
 from protocols.messages import AclUpdate
+from protocols.signing import sign
 from protocols.topics import gate_topic
 
 SITE = "demo"
 GATE = "north"
 DOOR = "north-in"
+#: the gate key every agent test's gate holds unless a test gives another
+KEY = "5a" * 32
 
 
 def entry(uid: str, **kw: Any) -> AclEntry:
@@ -35,7 +39,8 @@ def entry(uid: str, **kw: Any) -> AclEntry:
 def agent_config(data_dir: Path, broker=None, **agent_kw: Any) -> AgentConfig:
     door = agent_kw.pop("door", {})
     data = {
-        "agent": {"gate_id": GATE, "site": SITE, "data_dir": str(data_dir), "heartbeat_s": 0.5} | agent_kw,
+        "agent": {"gate_id": GATE, "site": SITE, "data_dir": str(data_dir), "heartbeat_s": 0.5, "gate_key": KEY}
+        | agent_kw,
         "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 5, "reconnect_max_s": 1} if broker else {"port": 1},
         "doors": [
             {
@@ -49,13 +54,26 @@ def agent_config(data_dir: Path, broker=None, **agent_kw: Any) -> AgentConfig:
     return AgentConfig.model_validate(data)
 
 
-class AclHub:
-    """Makes ACL messages the way the hub would: revisions and checksums kept right."""
+def config_json(cfg: AgentConfig) -> str:
+    """The config as JSON with its key in clear (a child process builds the same agent)."""
+    data = cfg.model_dump(mode="json")
+    data["agent"]["gate_key"] = cfg.agent.gate_key.get_secret_value()
+    return json.dumps(data)
 
-    def __init__(self, gate_id: str = GATE) -> None:
+
+class AclHub:
+    """Makes ACL messages the way the hub would: revisions and checksums kept right, signed
+    with the gate's key for its site (``key``/``site`` None: unsigned)."""
+
+    def __init__(self, gate_id: str = GATE, key: str | None = KEY, site: str = SITE) -> None:
         self.gate_id = gate_id
+        self.key = key
+        self.site = site
         self.entries: dict[str, AclEntry] = {}
         self.rev = 0
+
+    def sign(self, update: AclUpdate) -> AclUpdate:
+        return sign(update, self.key, self.site, "acl") if self.key else update
 
     @property
     def checksum(self) -> str:
@@ -68,16 +86,16 @@ class AclHub:
         for e in upserts:
             self.entries[e.uid] = e
         self.rev += 1
-        return AclUpdate(gate_id=self.gate_id, kind="delta", rev=self.rev, base_rev=base, checksum=self.checksum,
-                         upserts=upserts, removes=removes)
+        return self.sign(AclUpdate(gate_id=self.gate_id, kind="delta", rev=self.rev, base_rev=base,
+                                   checksum=self.checksum, upserts=upserts, removes=removes))
 
     def snapshot(self, chunk_size: int = 500) -> list[AclUpdate]:
         items = list(self.entries.values())
         chunks = [items[i:i + chunk_size] for i in range(0, len(items), chunk_size)] or [[]]
         sid, checksum = uuid.uuid4().hex, self.checksum
         return [
-            AclUpdate(gate_id=self.gate_id, kind="snapshot", rev=self.rev, checksum=checksum,
-                      snapshot_id=sid, chunk=i, chunks=len(chunks), upserts=tuple(c))
+            self.sign(AclUpdate(gate_id=self.gate_id, kind="snapshot", rev=self.rev, checksum=checksum,
+                                snapshot_id=sid, chunk=i, chunks=len(chunks), upserts=tuple(c)))
             for i, c in enumerate(chunks)
         ]
 
@@ -134,6 +152,7 @@ def topic(channel: str, gate: str = GATE) -> str:
 
 @pytest.fixture
 def gate_key() -> str:
+    """A key of the test's own (the gate is configured with it)."""
     return new_key()
 
 

@@ -95,12 +95,17 @@ def test_snapshot_with_wrong_checksum_is_discarded(tmp_path):
     assert store.get("BB") is None and store.rev == 1 and store.verify()
 
 
-def test_snapshot_at_held_rev_repairs_a_different_list(tmp_path):
+def test_snapshot_at_held_rev_repairs_a_different_list_only_when_asked_for(tmp_path):
+    """Unasked, a snapshot at or below the rev held is an old one replayed: refused (the hub
+    renumbers past the gate's rev to repair a different list). Asked for (the gate's own
+    list is bad), it repairs."""
     store, hub = AclStore(tmp_path, GATE), AclHub()
     store.apply(hub.delta(upserts=(entry("AA"),)))
     hub.entries["AA"] = entry("AA", status=CardStatus.LOST)  # the hub says so at the same rev
     (chunk,) = hub.snapshot()
-    assert store.apply(chunk) == Applied.APPLIED
+    assert store.apply(chunk) == Applied.STALE
+    assert store.get("AA").status == CardStatus.ACTIVE and store.rev == 1
+    assert store.apply(chunk, whole_wanted=True) == Applied.APPLIED
     assert store.get("AA").status == CardStatus.LOST
     assert store.apply(chunk) == Applied.DUPLICATE
 

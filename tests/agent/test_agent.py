@@ -16,7 +16,7 @@ from protocols.cards import CardStatus
 from protocols.em4100 import encode_frame
 from protocols.lcus import parse_relay_frame
 from protocols.messages import GateStatus, SyncRequest, parse
-from tests.agent.conftest import DOOR, GATE, AclHub, agent_config, entry, topic
+from tests.agent.conftest import DOOR, GATE, AclHub, agent_config, config_json, entry, topic
 from tests.rigs.broker import free_port
 from tests.rigs.wait import wait_for
 
@@ -77,7 +77,7 @@ def test_gap_and_mismatch_ask_the_hub_again(tmp_path, broker, agent_factory, pee
 
     bad = AclHub()
     bad.entries, bad.rev = dict(hub.entries), 1
-    delta = bad.delta(upserts=(entry("04"),)).model_copy(update={"checksum": "e" * 64})
+    delta = bad.sign(bad.delta(upserts=(entry("04"),)).model_copy(update={"checksum": "e" * 64}))
     peer.publish(topic("acl"), delta.to_bytes())
     req = parse(SyncRequest, peer.next(topic("sync"), timeout=5).payload)
     assert req.rev == 0, "a checksum mismatch must ask for a whole snapshot"
@@ -141,7 +141,7 @@ _KILLED = textwrap.dedent("""
     from gate_agent.config import AgentConfig
     agent = GateAgent(AgentConfig.model_validate_json({cfg!r}))
     agent.start()
-    agent.link.connected.wait(10)
+    agent.link.ready.wait(10)  # subscribed: the online status, sent before, is at the broker
     print("up", flush=True)
     time.sleep(60)
 """)
@@ -149,7 +149,7 @@ _KILLED = textwrap.dedent("""
 
 def test_status_is_retained_online_and_the_last_will_says_offline(tmp_path, broker, peer_factory):
     cfg = agent_config(tmp_path / "gate", broker)
-    script = _KILLED.format(root=str(ROOT), cfg=cfg.model_dump_json())
+    script = _KILLED.format(root=str(ROOT), cfg=config_json(cfg))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "up"

@@ -72,12 +72,13 @@ def test_a_full_config_loads(tmp_path):
     assert "s3cret" not in repr(cfg) and "abab" not in repr(cfg)
 
 
-def test_the_design_example_loads(tmp_path):
+def test_the_design_example_loads_with_its_gate_key_and_names_the_key_without(tmp_path):
     text = textwrap.dedent(f"""
         [agent]
         gate_id = "north"
         site = "demo"
         data_dir = "{tmp_path}"
+        gate_key = "{'cd' * 32}"
         [mqtt]
         host = "127.0.0.1"
         port = 1883
@@ -95,7 +96,11 @@ def test_the_design_example_loads(tmp_path):
         direction = "in"
     """)
     cfg = load_config(_write(tmp_path, text))
-    assert cfg.agent.role == "gate" and cfg.agent.gate_key is None and cfg.doors[0].relay.channel == 1
+    assert cfg.agent.role == "gate" and cfg.agent.gate_key.get_secret_value() == "cd" * 32
+    assert cfg.doors[0].relay.channel == 1
+    without = "\n".join(line for line in text.splitlines() if not line.startswith("gate_key"))
+    with pytest.raises(ConfigError, match="missing key 'agent.gate_key'"):
+        load_config(_write(tmp_path, without))
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ def _toml(cfg: AgentConfig) -> str:
         gate_id = "{a.gate_id}"
         site = "{a.site}"
         data_dir = "{a.data_dir}"
+        gate_key = "{a.gate_key.get_secret_value()}"
         heartbeat_s = 0.5
         [mqtt]
         host = "{m.host}"

@@ -16,7 +16,8 @@ def _passes(api, uid):
 
 def test_lost_card_blocked_at_the_gate_within_a_second_and_replaced(tmp_path, broker):
     hub = stack.start(tmp_path / "hub", broker)
-    agent = GateAgent(stack.agent_config(hub.site, "north", tmp_path / "agent", broker, [stack.sim_door(DOOR)]))
+    agent = GateAgent(stack.agent_config(hub.site, "north", tmp_path / "agent", broker, [stack.sim_door(DOOR)],
+                                         gate_key=stack.register(hub, "north")))
     agent.start()
     try:
         api = stack.client(hub, "clerk")

@@ -20,6 +20,7 @@ N = 60
 def test_events_wait_unacknowledged_while_the_hubs_disk_is_full(tmp_path, broker) -> None:
     hub = stack.start(tmp_path / "hub", broker)
     api = stack.client(hub, "supervisor")
+    key = stack.register(hub, "north")
     try:
         with hub.store.read() as db:  # SQLite answers "database or disk is full" from here on
             pages = db.execute("PRAGMA page_count").fetchone()[0]
@@ -31,7 +32,8 @@ def test_events_wait_unacknowledged_while_the_hubs_disk_is_full(tmp_path, broker
         for i in range(N):
             ev = GateEvent(event_id=f"full-{i:04d}", gate_id="north", door_id="north-in", uid="0A0012AB34",
                            decision="denied", reason="unknown_card", at=now)
-            gate.publish(gate_topic(hub.site, "north", "event"), ev.to_bytes(), qos=1).wait_for_publish(5)
+            gate.publish(gate_topic(hub.site, "north", "event"), stack.signed(hub.site, key, ev, "event"),
+                         qos=1).wait_for_publish(5)
         gate.loop_stop()
         health = wait_for(lambda: (h := api.get("/api/v1/health/mqtt").json())["retrying"] > 0 and h,
                           what="the hub holding the events it could not store")

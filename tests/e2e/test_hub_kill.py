@@ -17,7 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.auth import create_token
 from hub.db import Store
+from hub.gates.service import register_gate
 from protocols.messages import GateEvent
+from protocols.signing import sign
 from protocols.topics import gate_topic
 from tests.conftest import ROOT
 from tests.rigs.broker import free_port
@@ -39,6 +41,7 @@ def test_sigkill_during_ingest_loses_no_event(tmp_path, broker) -> None:
                       f'http_port = {port}\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n')
     store = Store.open(tmp_path / "hub.db")
     token = create_token(store, "supervisor", "kill-test")
+    key = register_gate(store, "north", "test")  # hub.key beside hub.db, as the hub's default
     store.close()
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
 
@@ -59,7 +62,7 @@ def test_sigkill_during_ingest_loses_no_event(tmp_path, broker) -> None:
         for i in range(N):
             ev = GateEvent(event_id=f"kill-{i:06d}", gate_id="north", door_id="north-in", uid="0A0012AB34",
                            decision="granted", reason="valid_card", at=now)
-            infos.append(gate.publish(topic, ev.to_bytes(), qos=1))
+            infos.append(gate.publish(topic, sign(ev, key, site, "event").to_bytes(), qos=1))
             if i == N // 3:
                 wait_for(lambda: stored() > 0, timeout=10, what="the hub storing events before the kill")
                 hub.send_signal(signal.SIGKILL)

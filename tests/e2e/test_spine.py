@@ -30,12 +30,10 @@ def serial_door(reader_path: str, relay_path: str, pulse_ms: int = 300) -> dict:
 @pytest.fixture
 def persistent_broker(tmp_path):
     """A broker as config/mosquitto.conf sets one up: sessions persisted across restarts."""
-    from tests.conftest import need
+    from tests.conftest import need_mosquitto
     from tests.rigs.broker import Mosquitto
-    import shutil
 
-    need(shutil.which("mosquitto") is not None or __import__("os").path.exists("/usr/sbin/mosquitto"),
-         "mosquitto not installed")
+    need_mosquitto()
     store = tmp_path / "mosquitto-db"
     store.mkdir()
     conf = (f"allow_anonymous true\npersistence true\npersistence_location {store}/\n"
@@ -51,7 +49,8 @@ def site(tmp_path, pty_device, request):
     broker = request.getfixturevalue(getattr(request, "param", "broker"))
     hub = stack.start(tmp_path / "hub", broker)
     reader, relay = pty_device(), pty_device()
-    cfg = stack.agent_config(hub.site, "north", tmp_path / "agent", broker, [serial_door(reader.path, relay.path)])
+    cfg = stack.agent_config(hub.site, "north", tmp_path / "agent", broker, [serial_door(reader.path, relay.path)],
+                             gate_key=stack.register(hub, "north"))
     agent = GateAgent(cfg)
     agent.start()
     assert relay.read_exactly(4) == OFF, "the relay is driven locked when the agent starts"
@@ -127,7 +126,7 @@ def test_hub_down_events_wait_at_the_broker_and_arrive_once(tmp_path, pty_device
     hub = stack.start(tmp_path / "hub", broker)
     reader, relay = pty_device(), pty_device()
     agent = GateAgent(stack.agent_config(hub.site, "north", tmp_path / "agent", broker,
-                                         [serial_door(reader.path, relay.path)]))
+                                         [serial_door(reader.path, relay.path)], gate_key=stack.register(hub, "north")))
     agent.start()
     try:
         assert relay.read_exactly(4) == OFF

@@ -12,8 +12,17 @@ from tests.rigs.wait import wait_for
 CARD = {"card_type": "owner", "holder": {"name": "Li Wei", "unit": "A-12-03"}}
 
 
+def _key(hub, gate_id: str) -> str:
+    """The gate's key: registered once per hub, the same key on every later call."""
+    keys = hub.__dict__.setdefault("test_keys", {})
+    if gate_id not in keys:
+        keys[gate_id] = stack.register(hub, gate_id)
+    return keys[gate_id]
+
+
 def _agent(hub, tmp_path, broker, gate_id: str) -> GateAgent:
-    agent = GateAgent(stack.agent_config(hub.site, gate_id, tmp_path / gate_id, broker, [stack.sim_door(f"{gate_id}-in")]))
+    agent = GateAgent(stack.agent_config(hub.site, gate_id, tmp_path / gate_id, broker, [stack.sim_door(f"{gate_id}-in")],
+                                         gate_key=_key(hub, gate_id)))
     agent.start()
     assert agent.wait_online(10), f"{gate_id} did not come online"
     return agent

@@ -14,6 +14,7 @@ from gate_agent.config import AgentConfig
 from hub.app import start_hub
 from hub.auth import create_token
 from tests.hub.conftest import make_config
+from tests.rigs import stack
 from tests.rigs.vcard import VPCD_PORT, VirtualCard
 from tests.rigs.wait import wait_for
 
@@ -48,10 +49,14 @@ def make_agent(hub, broker, tmp_path):
     """Start a GateAgent of ``hub``'s site with the given doors; all stopped after the test."""
     made: list[GateAgent] = []
 
+    keys = hub.__dict__.setdefault("gate_keys", {})  # gate id -> key, for tests that sign as a gate
+
     def make(gate_id: str, doors: list[dict[str, Any]], role: str = "gate", **kw: Any) -> GateAgent:
+        if gate_id not in keys:
+            keys[gate_id] = stack.register(hub, gate_id)
         cfg = AgentConfig.model_validate({
             "agent": {"gate_id": gate_id, "site": hub.site, "data_dir": str(tmp_path / f"agent-{gate_id}"),
-                      "heartbeat_s": 0.5, "role": role},
+                      "heartbeat_s": 0.5, "role": role, "gate_key": keys[gate_id]},
             "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 5, "reconnect_max_s": 1},
             "doors": doors,
         })

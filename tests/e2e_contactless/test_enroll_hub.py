@@ -15,6 +15,7 @@ from hub.auth import create_token
 from hub.enroll.standing import is_fresh, standing
 from protocols.messages import EventKind, GateEvent, utcnow
 from protocols.topics import gate_topic
+from tests.rigs import stack
 from tests.e2e_contactless.conftest import issue
 from tests.e2e_contactless.sse import SseReader
 from tests.rigs.wait import wait_for
@@ -94,7 +95,8 @@ def test_a_stale_tap_delivered_late_is_not_shown(hub, broker, desk):
     try:
         old = GateEvent(event_id="late-0000000001", gate_id=DESK, door_id="desk", kind=EventKind.PRESENTED,
                         uid="0BADF00D", at=utcnow() - timedelta(seconds=45))
-        pub.publish(gate_topic(hub.site, DESK, "event"), old.to_bytes(), qos=1).wait_for_publish(5)
+        signed = stack.signed(hub.site, hub.gate_keys[DESK], old, "event")  # the desk's own outbox, late
+        pub.publish(gate_topic(hub.site, DESK, "event"), signed, qos=1).wait_for_publish(5)
         desk.reader("desk/0").tap("600DF00D")
         assert taps.next(what="the fresh tap")["data"]["uid"] == "600DF00D"  # the late one never came first
         taps.nothing(0.5)

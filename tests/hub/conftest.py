@@ -20,6 +20,8 @@ from hub.app import create_app, start_hub
 from hub.auth import create_token
 from hub.config import HubConfig
 from hub.db import Store
+from hub.gates.service import register_gate
+from protocols.signing import sign
 from tests.rigs.broker import free_port
 
 
@@ -61,6 +63,17 @@ def hub(tmp_path, broker):
     running.config = config
     running.site = config.hub.site
     running.h = lambda role, gates=(): {"Authorization": "Bearer " + create_token(running.store, role, "t", gates)}
+    keys: dict[str, str] = {}
+
+    def key(gate_id: str) -> str:
+        """The gate's key, registered at the hub on first use (as `gate-hub gate add`)."""
+        if gate_id not in keys:
+            keys[gate_id] = register_gate(running.store, gate_id, "test", secret_file=config.hub.secret_path)
+        return keys[gate_id]
+
+    running.key = key
+    #: a message as that gate signs it (registering the gate), ready to publish
+    running.signed = lambda gate_id, msg, channel: sign(msg, key(gate_id), config.hub.site, channel).to_bytes()
     yield running
     running.stop()
 

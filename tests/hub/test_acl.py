@@ -18,9 +18,9 @@ from tests.rigs.wait import wait_for
 CARD = {"uid": "0A0012AB34", "card_type": "owner", "holder": {"name": "Li Wei", "unit": "A-12-03"}}
 
 
-def _sync(peer, site, gate, rev, checksum):
+def _sync(peer, hub, gate, rev, checksum):
     req = SyncRequest(gate_id=gate, rev=rev, checksum=checksum, at=datetime.now(timezone.utc))
-    peer.publish(gate_topic(site, gate, "sync"), req.to_bytes())
+    peer.publish(gate_topic(hub.site, gate, "sync"), hub.signed(gate, req, "sync"))
 
 
 def _updates(peer, n, what):
@@ -39,7 +39,7 @@ def _snapshot(peer, what) -> list[AclUpdate]:
 
 def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer):
     site = hub.site
-    register_gate(hub.store, "north", "test")
+    hub.key("north")
     gate = peer()
     gate.subscribe(gate_topic(site, "north", "acl"))
     http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
@@ -68,7 +68,7 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
     assert head_sum == checksum_of([revoked, second])
 
     # rev 0: the whole list, whose union has the head's checksum
-    _sync(gate, site, "north", 0, EMPTY_CHECKSUM)
+    _sync(gate, hub, "north", 0, EMPTY_CHECKSUM)
     chunks = _snapshot(gate, "a snapshot for rev 0")
     entries = [e for c in chunks for e in c.upserts]
     assert {c.rev for c in chunks} == {3}
@@ -76,22 +76,22 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
     assert checksum_of(entries) == head_sum == chunks[0].checksum
 
     # an old rev with its right checksum: one coalesced delta (latest state per uid)
-    _sync(gate, site, "north", 1, checksum_of([active]))
+    _sync(gate, hub, "north", 1, checksum_of([active]))
     delta = parse(AclUpdate, gate.next(what="a delta from rev 1")[1])
     assert (delta.kind, delta.base_rev, delta.rev, delta.checksum) == ("delta", 1, 3, head_sum)
     assert sorted(delta.upserts, key=lambda e: e.uid) == [revoked, second]
 
     # the right rev with the wrong checksum, and a rev ahead of the hub: a snapshot
-    _sync(gate, site, "north", 3, "f" * 64)
+    _sync(gate, hub, "north", 3, "f" * 64)
     assert checksum_of(e for c in _snapshot(gate, "a snapshot after a bad checksum") for e in c.upserts) == head_sum
     # a gate ahead (the hub restored from a backup) ignores anything at or below its own
     # rev, so the hub renumbers past it
-    _sync(gate, site, "north", 9, head_sum)
+    _sync(gate, hub, "north", 9, head_sum)
     ahead = _snapshot(gate, "a snapshot for a rev ahead")
     assert ahead[0].rev == 10 and ahead[0].checksum == head_sum
 
     # already current: no answer
-    _sync(gate, site, "north", 10, head_sum)
+    _sync(gate, hub, "north", 10, head_sum)
     gate.nothing(0.5)
 
 
@@ -102,7 +102,7 @@ def test_a_gate_seen_first_gets_its_list_built(hub, peer):
         assert http.post("/api/v1/cards", json={**CARD, "uid": uid}).status_code == 201
     gate = peer()
     gate.subscribe(gate_topic(site, "south", "acl"))
-    _sync(gate, site, "south", 0, EMPTY_CHECKSUM)
+    _sync(gate, hub, "south", 0, EMPTY_CHECKSUM)
     chunks = _snapshot(gate, "the new gate's snapshot")
     entries = [e for c in chunks for e in c.upserts]
     assert sorted(e.uid for e in entries) == ["01", "02"]
@@ -118,9 +118,10 @@ def test_a_gate_seen_by_its_status_gets_deltas(hub, peer):
     gate = peer()
     gate.subscribe(gate_topic(site, "east", "acl"))
     status = GateStatus(gate_id="east", online=True, at=datetime.now(timezone.utc))
-    gate.publish(gate_topic(site, "east", "status"), status.to_bytes(), retain=True)
+    gate.publish(gate_topic(site, "east", "status"), hub.signed("east", status, "status"), retain=True)
     http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
-    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "east"], what="gate east known")
+    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "east" and g["online"]],
+             what="gate east online (its status handled: the peer's subscription is in place)")
     assert http.post("/api/v1/cards", json=CARD).status_code == 201
     d = parse(AclUpdate, gate.next(what="east's delta")[1])
     assert d.gate_id == "east" and d.rev == 1
@@ -137,7 +138,7 @@ def test_a_heartbeat_with_a_list_not_the_hubs_gets_a_snapshot_once(hub, peer):
 
     def beat(rev: int, checksum: str) -> None:
         status = GateStatus(gate_id="west", online=True, at=datetime.now(timezone.utc), acl_rev=rev, checksum=checksum)
-        gate.publish(gate_topic(site, "west", "status"), status.to_bytes())
+        gate.publish(gate_topic(site, "west", "status"), hub.signed("west", status, "status"))
 
     beat(7, "e" * 64)  # ahead of the hub, with a list the hub never made
     chunks = _snapshot(gate, "a repair snapshot after a drifting heartbeat")
@@ -154,15 +155,16 @@ def test_a_heartbeat_behind_but_consistent_gets_nothing(hub, peer):
     gate = peer()
     gate.subscribe(gate_topic(site, "south", "acl"))
     status = GateStatus(gate_id="south", online=True, at=datetime.now(timezone.utc))
-    gate.publish(gate_topic(site, "south", "status"), status.to_bytes())
+    gate.publish(gate_topic(site, "south", "status"), hub.signed("south", status, "status"))
     http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
-    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "south"], what="gate south known")
+    wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "south" and g["online"]],
+             what="gate south online (its status handled: the peer's subscription is in place)")
     assert http.post("/api/v1/cards", json=CARD).status_code == 201
     assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B"}).status_code == 201
     first, second = _updates(gate, 2, "two deltas")
     assert (first.rev, second.rev) == (1, 2)
     behind = GateStatus(gate_id="south", online=True, at=datetime.now(timezone.utc), acl_rev=1, checksum=first.checksum)
-    gate.publish(gate_topic(site, "south", "status"), behind.to_bytes())
+    gate.publish(gate_topic(site, "south", "status"), hub.signed("south", behind, "status"))
     gate.nothing(0.7)
 
 

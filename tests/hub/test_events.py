@@ -34,9 +34,9 @@ def test_events_land_once_newest_first_with_holder(hub, peer):
     t = datetime.now(timezone(timedelta(hours=8)))
     older = _event(at=t - timedelta(minutes=1), event_id="ev-older-0001")
     newer = _event(uid="0BADCAFE", decision="denied", reason="unknown_card", at=t, event_id="ev-newer-0001")
-    gate.publish(topic, newer.to_bytes())
-    gate.publish(topic, older.to_bytes())
-    gate.publish(topic, older.to_bytes())  # the outbox resends until acknowledged
+    gate.publish(topic, hub.signed("north", newer, "event"))
+    gate.publish(topic, hub.signed("north", older, "event"))
+    gate.publish(topic, hub.signed("north", older, "event"))  # the outbox resends until acknowledged
     got = wait_for(lambda: len(_events(http)) >= 2 and _events(http), what="two events listed")
     assert [e["event_id"] for e in got] == ["ev-newer-0001", "ev-older-0001"]
     first, second = got
@@ -45,7 +45,7 @@ def test_events_land_once_newest_first_with_holder(hub, peer):
     assert second["kind"] == "pass" and second["gate_id"] == "north" and second["door_id"] == "north-in"
     assert datetime.fromisoformat(second["at"]) == older.at and second["at"].endswith("+08:00")
     # the repeat was not stored twice
-    gate.publish(topic, _event(event_id="ev-marker-0001").to_bytes())
+    gate.publish(topic, hub.signed("north", _event(event_id="ev-marker-0001"), "event"))
     wait_for(lambda: any(e["event_id"] == "ev-marker-0001" for e in _events(http)), what="the marker event")
     assert [e["event_id"] for e in _events(http)].count("ev-older-0001") == 1
     assert hub.app.state.event_ingest.repeats == 1
@@ -59,7 +59,7 @@ def test_malformed_and_misaddressed_events_are_dropped_and_counted(hub, peer):
     gate.publish(topic, b"{not json")
     gate.publish(topic, b'{"v": 1, "event_id": "short"}')
     gate.publish(topic, _event(gate="south", event_id="ev-wrong-gate-1").to_bytes())  # gate_id is not the topic's
-    gate.publish(topic, _event(event_id="ev-good-after-bad").to_bytes())
+    gate.publish(topic, hub.signed("north", _event(event_id="ev-good-after-bad"), "event"))
     got = wait_for(lambda: _events(http), what="the good event after the bad ones")
     assert [e["event_id"] for e in got] == ["ev-good-after-bad"]
     health = http.get("/api/v1/health/mqtt").json()
@@ -72,7 +72,7 @@ def test_malformed_and_misaddressed_events_are_dropped_and_counted(hub, peer):
 def test_a_guard_limited_to_a_gate_sees_only_its_events(hub, peer):
     gate = peer()
     for g in ("north", "south"):
-        gate.publish(gate_topic(hub.site, g, "event"), _event(gate=g).to_bytes())
+        gate.publish(gate_topic(hub.site, g, "event"), hub.signed(g, _event(gate=g), "event"))
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     wait_for(lambda: len(_events(sup)) == 2, what="both events")
     limited = httpx.Client(base_url=hub.url, headers=hub.h("guard", ("south",)))
@@ -83,7 +83,7 @@ def test_event_stream_catches_up_after_last_event_id(hub, peer):
     gate = peer()
     topic = gate_topic(hub.site, "north", "event")
     for i in range(3):
-        gate.publish(topic, _event(event_id=f"ev-stream-{i:04d}").to_bytes())
+        gate.publish(topic, hub.signed("north", _event(event_id=f"ev-stream-{i:04d}"), "event"))
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     rows = wait_for(lambda: len(_events(sup)) == 3 and _events(sup), what="three events")
     seqs = sorted(e["seq"] for e in rows)

@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from hub.auth import create_token
-from hub.gates.service import register_gate
 from protocols.commands import GateCommand, verify_command
 from protocols.messages import DoorStatus, GateEvent, GateStatus, parse
 from protocols.topics import gate_topic
@@ -21,11 +20,11 @@ pytestmark = pytest.mark.browser
 
 
 def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
-    key = register_gate(hub.store, "north", "test")
+    key = hub.key("north")
     agent = peer()
     agent.subscribe(gate_topic(hub.site, "north", "cmd"))
     status = GateStatus(gate_id="north", online=True, at=datetime.now(timezone.utc), doors={"north-in": DoorStatus()})
-    agent.publish(gate_topic(hub.site, "north", "status"), status.to_bytes())
+    agent.publish(gate_topic(hub.site, "north", "status"), hub.signed("north", status, "status"))
     clerk = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
     assert clerk.post("/api/v1/cards", json={"uid": "0A0012AB34", "card_type": "owner",
                                              "holder": {"name": "Li Wei", "unit": "A-12-03"}}).status_code == 201
@@ -45,7 +44,7 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
 
     event = GateEvent(event_id="ev-browser-0001", gate_id="north", door_id="north-in", uid="0A0012AB34",
                       decision="granted", reason="valid_card", at=datetime.now(timezone.utc))
-    agent.publish(gate_topic(hub.site, "north", "event"), event.to_bytes())
+    agent.publish(gate_topic(hub.site, "north", "event"), hub.signed("north", event, "event"))
     row = page.wait_for_selector('tr[data-event-id="ev-browser-0001"]', timeout=15000)
     text = row.inner_text()
     assert "Li Wei" in text and "A-12-03" in text and "granted" in text and "north-in" in text
@@ -53,7 +52,7 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
     assert photo is not None
     denied = GateEvent(event_id="ev-browser-0002", gate_id="north", door_id="north-in", uid="0BADCAFE",
                        decision="denied", reason="unknown_card", at=datetime.now(timezone.utc))
-    agent.publish(gate_topic(hub.site, "north", "event"), denied.to_bytes())
+    agent.publish(gate_topic(hub.site, "north", "event"), hub.signed("north", denied, "event"))
     page.wait_for_selector('tr[data-event-id="ev-browser-0002"]', timeout=15000)
     first = page.query_selector("#passes tr")
     assert first.get_attribute("data-event-id") == "ev-browser-0002"  # newest on top
@@ -64,7 +63,7 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
     button.focus()
     page.keyboard.press("Enter")
     topic, payload = agent.next(timeout=15, what="the open command from the page")
-    verify_command(parse(GateCommand, payload), key, "north", datetime.now(timezone.utc))
+    verify_command(parse(GateCommand, payload), key, "north", datetime.now(timezone.utc), site=hub.site)
     page.wait_for_selector("#open-result:has-text('Open sent to north / north-in')", timeout=15000)
     assert errors == []
     page.close()

@@ -10,7 +10,9 @@ import httpx
 
 from hub.app import start_hub
 from hub.auth import create_token
+from hub.gates.service import register_gate
 from protocols.messages import GateEvent
+from protocols.signing import sign
 from protocols.topics import gate_topic, hub_status_topic
 from tests.hub.conftest import make_config
 from tests.rigs.wait import wait_for
@@ -27,6 +29,7 @@ def test_resubscribes_after_the_broker_restarts(tmp_path, own_broker, peer):
     config = make_config(tmp_path, own_broker)
     with start_hub(config) as hub:
         assert hub.mqtt.connected
+        key = register_gate(hub.store, "north", "test")
         own_broker.stop()
         wait_for(lambda: not hub.mqtt.connected, what="the hub to notice the broker is gone")
         own_broker.start()
@@ -34,7 +37,7 @@ def test_resubscribes_after_the_broker_restarts(tmp_path, own_broker, peer):
         gate = peer(on=own_broker)
         event = GateEvent(event_id="ev-" + uuid.uuid4().hex, gate_id="north", door_id="d", uid="01",
                           decision="denied", reason="unknown_card", at=datetime.now(timezone.utc))
-        gate.publish(gate_topic(config.hub.site, "north", "event"), event.to_bytes())
+        gate.publish(gate_topic(config.hub.site, "north", "event"), sign(event, key, config.hub.site, "event").to_bytes())
         h = {"Authorization": "Bearer " + create_token(hub.store, "guard", "g")}
         got = wait_for(lambda: httpx.get(hub.url + "/api/v1/events", headers=h).json(), what="the event after reconnect")
         assert got[0]["event_id"] == event.event_id

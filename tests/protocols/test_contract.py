@@ -147,20 +147,22 @@ def test_checksum_ignores_order_and_updates_incrementally(ids: list[int], rnd) -
 
 def test_signed_command_verifies_and_tampering_is_refused() -> None:
     key = new_key()
-    cmd = sign_command("north", "north-in", "guard:li", key, NOW)
-    verify_command(cmd, key, "north", NOW + timedelta(seconds=5))
+    cmd = sign_command("north", "north-in", "guard:li", key, NOW, site="demo")
+    verify_command(cmd, key, "north", NOW + timedelta(seconds=5), site="demo")
     with pytest.raises(CommandRejected, match="signature"):
-        verify_command(cmd.model_copy(update={"door_id": "south-in"}), key, "north", NOW)
+        verify_command(cmd.model_copy(update={"door_id": "south-in"}), key, "north", NOW, site="demo")
     with pytest.raises(CommandRejected, match="signature"):
-        verify_command(cmd, new_key(), "north", NOW)
+        verify_command(cmd, new_key(), "north", NOW, site="demo")
     with pytest.raises(CommandRejected, match="expired"):
-        verify_command(cmd, key, "north", NOW + timedelta(seconds=16))
+        verify_command(cmd, key, "north", NOW + timedelta(seconds=16), site="demo")
     with pytest.raises(CommandRejected, match="gate"):
-        verify_command(sign_command("south", "s", "g", key, NOW), key, "north", NOW)
+        verify_command(sign_command("south", "s", "g", key, NOW, site="demo"), key, "north", NOW, site="demo")
     with pytest.raises(CommandRejected, match="future"):
-        verify_command(cmd, key, "north", NOW - timedelta(minutes=5))
+        verify_command(cmd, key, "north", NOW - timedelta(minutes=5), site="demo")
+    with pytest.raises(CommandRejected, match="signature"):  # the site is in what is signed
+        verify_command(cmd, key, "north", NOW, site="other")
     with pytest.raises(ValueError):
-        sign_command("north", "north-in", "g", key, NOW, lifetime=timedelta(minutes=5))
+        sign_command("north", "north-in", "g", key, NOW, lifetime=timedelta(minutes=5), site="demo")
 
 
 # --- config files -------------------------------------------------------------------------

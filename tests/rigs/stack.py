@@ -15,6 +15,8 @@ from hub.app import RunningHub, start_hub
 from hub.auth import create_token
 from hub.config import HubConfig
 from hub.gates import acl
+from hub.gates.service import register_gate
+from protocols.signing import sign
 from tests.rigs.broker import free_port
 from tests.rigs.wait import wait_for
 
@@ -38,9 +40,22 @@ def client(hub: RunningHub, role: str = "admin") -> httpx.Client:
     return httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
-def agent_config(site: str, gate_id: str, data_dir: Path, broker, doors: list[dict[str, Any]], **agent: Any) -> AgentConfig:
+def register(hub: RunningHub, gate_id: str) -> str:
+    """Register a gate at the hub as `gate-hub gate add` does; its key, hex."""
+    return register_gate(hub.store, gate_id, "test", secret_file=hub.app.state.config.hub.secret_path)
+
+
+def signed(site: str, key: str, msg: Any, channel: str) -> bytes:
+    """A wire message signed as a gate (or the hub) signs it, ready to publish."""
+    return sign(msg, key, site, channel).to_bytes()
+
+
+def agent_config(
+    site: str, gate_id: str, data_dir: Path, broker, doors: list[dict[str, Any]], *, gate_key: str, **agent: Any
+) -> AgentConfig:
     return AgentConfig.model_validate({
-        "agent": {"gate_id": gate_id, "site": site, "data_dir": str(data_dir), "heartbeat_s": 0.5, **agent},
+        "agent": {"gate_id": gate_id, "site": site, "data_dir": str(data_dir), "heartbeat_s": 0.5,
+                  "gate_key": gate_key, **agent},
         "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 5, "reconnect_max_s": 1},
         "doors": doors,
     })
