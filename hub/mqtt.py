@@ -13,10 +13,19 @@ right after its transaction.
 
 Receiving: a message is acknowledged to the broker only once its handler has returned, and
 handlers commit before they return, so nothing the hub was sent is lost to a crash. A
-handler that raises (the disk full, the database locked) is not acknowledged: the message
-is retried every RETRY_S while the broker holds back the rest for the hub's session, and on
-a reconnect the broker sends it again itself. A malformed message is not an error: its
-handler drops and counts it (Drops) and returns.
+malformed message is not an error: its handler drops and counts it (Drops) and returns.
+A handler that raises is one of two things (hub.deadletters.store.storage_failed says which):
+- the store failing (disk full, database locked): not acknowledged; the message is retried
+  every RETRY_S, in order, with everything received after it waiting behind it (it would
+  fail the same way), and on a reconnect the broker sends it again itself. Never given up.
+- anything else (a poison message: a value or a bug its content reaches): tried again at
+  once, POISON_TRIES times in all; then kept as a dead letter (hub.deadletters) and
+  acknowledged, and intake goes on. If keeping it fails, it is held like a storage failure.
+Poison is handled in place, not set aside: paho 2.x sends a PUBACK the moment ``ack`` is
+called, in whatever order, but MQTT 3.1.1 (4.6) wants them in the order the messages came,
+and every unacknowledged message holds one of the broker's in-flight slots for this client
+(mosquitto's max_inflight_messages, 20 by default), which set-aside poison would fill. In
+place, a poison costs the messages behind it POISON_TRIES handler calls (milliseconds).
 """
 
 from __future__ import annotations
@@ -27,24 +36,33 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import Callable, Protocol, Sequence, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.config import MqttSection
+from hub.deadletters.store import storage_failed
 from hub.errors import DomainError
 from protocols.messages import BadMessage, parse, utcnow
 from protocols.mqtt_settings import login
+from protocols.signing import BadSignature, verify
 from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")
 
-#: how often a message whose handler failed is tried again
+#: how often a message whose handler failed for want of storage is tried again
 RETRY_S = 2.0
+#: calls of a handler that fails for any other reason before its message is a dead letter
+POISON_TRIES = 3
 
 Handler = Callable[[str, bytes], None]
+
+
+class DeadLetterSink(Protocol):
+    def keep(self, topic: str, payload: bytes, exc: BaseException) -> bool:
+        """Keep a message that failed every try (True: new; False: kept before); raise if it cannot."""
 
 
 class HubUnavailable(DomainError):
@@ -66,8 +84,12 @@ def hub_status_payload(online: bool) -> bytes:
 
 
 class HubMqtt:
-    def __init__(self, config: MqttSection, site: str, client_id: str | None = None) -> None:
+    def __init__(
+        self, config: MqttSection, site: str, client_id: str | None = None, dead_letters: DeadLetterSink | None = None
+    ) -> None:
         self.config = config
+        self.dead_letters = dead_letters
+        self.dead_lettered = 0  # new dead letters kept since start
         self.site = site
         self.status_topic = hub_status_topic(site)
         self._subs: list[_Sub] = []
@@ -111,11 +133,36 @@ class HubMqtt:
         return call
 
     def _handled(self, handler: Handler, msg: paho.MQTTMessage) -> bool:
-        try:
-            handler(msg.topic, msg.payload)
-        except Exception:  # not acknowledged: retried, and the broker keeps the rest
-            log.exception("handler for %s failed; the message will be retried", msg.topic)
+        """Handle and acknowledge ``msg``, or keep it as a dead letter and acknowledge it;
+        False (not acknowledged: retry later) only when the storage failed."""
+        topic = _topic_text(msg)
+        failure: Exception | None = None
+        for _ in range(POISON_TRIES):
+            try:
+                handler(topic, msg.payload)
+            except Exception as exc:  # noqa: BLE001 - every failure is either retried or kept
+                if storage_failed(exc):
+                    log.exception("handler for %s could not store; the message will be retried", topic)
+                    return False
+                failure = exc
+                continue
+            self.client.ack(msg.mid, msg.qos)
+            return True
+        assert failure is not None
+        if self.dead_letters is None:
+            log.error("handler for %s failed %d times (%s); no dead-letter store: retried", topic,
+                      POISON_TRIES, type(failure).__name__, exc_info=failure)
             return False
+        try:
+            new = self.dead_letters.keep(topic, msg.payload, failure)
+        except Exception:  # noqa: BLE001 - not kept, so not acknowledged: retried like a storage failure
+            log.exception("could not keep the message on %s as a dead letter; it will be retried", topic)
+            return False
+        if new:
+            self.dead_lettered += 1
+            log.error("message on %s failed %d times; kept as a dead letter", topic, POISON_TRIES, exc_info=failure)
+        else:  # the broker delivered a known poison again (a retained status, a queued copy)
+            log.info("message on %s is a known dead letter (%s); acknowledged", topic, type(failure).__name__)
         self.client.ack(msg.mid, msg.qos)
         return True
 
@@ -211,32 +258,72 @@ class HubMqtt:
         if self._started:
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
-    def _on_message(self, _client, _userdata, msg) -> None:
-        log.debug("unhandled MQTT message on %s", msg.topic)
+    def _on_message(self, client, _userdata, msg) -> None:
+        # no handler (or a topic that is not UTF-8): acknowledged, or it would hold a slot forever
+        client.ack(msg.mid, msg.qos)
+        log.debug("unhandled MQTT message on %s", _topic_text(msg))
+
+
+def _topic_text(msg: paho.MQTTMessage) -> str:
+    try:
+        return msg.topic
+    except UnicodeDecodeError:
+        return bytes(msg._topic).decode("utf-8", "replace")  # noqa: SLF001 - paho keeps the raw bytes there
+
+
+#: per-gate drop counters kept for at most this many gate ids (topics can name any id)
+MAX_GATES_COUNTED = 1000
 
 
 class Drops:
-    """Messages the hub refused, counted per topic channel and reason, for /api/v1/health/mqtt.
+    """Messages the hub refused, counted per topic channel, reason and gate, for
+    /api/v1/health/mqtt and the gate list.
 
     Refusing is logged (topic and reason, never the payload: it may carry anything).
+
+    Every message from a gate must be signed with that gate's key (protocols.signing):
+    ``keys(gate_id)`` gives the keys the hub holds for it (hub.gates.keys.GateKeys.keys,
+    cached there); none: dropped as ``unregistered_gate``; no key matches: ``bad_signature``.
+    ``verified(gate_id, index)`` is told which key signed each accepted message (key
+    rotation: hub.gates.keys.KeyPusher).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        keys: Callable[[str], Sequence[str]] | None = None,
+        verified: Callable[[str, int], None] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}
         self.last: dict[str, str] = {}
+        self.by_rule: dict[str, int] = {}
+        self.by_gate: dict[str, dict[str, int]] = {}
+        self.keys = keys
+        self.verified = verified
 
-    def drop(self, channel: str, topic: str, reason: str) -> None:
+    def drop(self, channel: str, topic: str, reason: str, rule: str = "malformed", gate_id: str | None = None) -> None:
         with self._lock:
             self.counts[channel] = self.counts.get(channel, 0) + 1
             self.last[channel] = reason
-        log.warning("dropped message on %s: %s", topic, reason)
+            self.by_rule[rule] = self.by_rule.get(rule, 0) + 1
+            if gate_id is not None:
+                if gate_id not in self.by_gate and len(self.by_gate) >= MAX_GATES_COUNTED:
+                    gate_id = "(other)"
+                per = self.by_gate.setdefault(gate_id, {})
+                per[rule] = per.get(rule, 0) + 1
+        log.warning("dropped message on %s (%s): %s", topic, rule, reason)
+
+    def forged(self, gate_id: str) -> int:
+        """Messages on this gate's topics refused for their signature."""
+        with self._lock:
+            return self.by_gate.get(gate_id, {}).get("bad_signature", 0)
 
     def from_gate(self, channel: str, topic: str, payload: bytes, model: type[M]) -> M | None:
-        """The message if it parses and speaks for the gate in its topic; otherwise dropped.
+        """The message if it parses, speaks for the gate in its topic and is signed by that
+        gate's key for this site and channel; otherwise dropped.
 
         A gate may only speak for itself (the broker ACL pins each gate's login to its own
-        topics, and the hub checks again here).
+        topics, and the hub checks again here: the gate id is in what is signed).
         """
         try:
             where = parse_gate_topic(topic)
@@ -245,10 +332,27 @@ class Drops:
             self.drop(channel, topic, str(exc))
             return None
         if msg.gate_id != where.gate_id:
-            self.drop(channel, topic, f"gate_id {msg.gate_id!r} is not the topic's gate {where.gate_id!r}")
+            self.drop(channel, topic, f"gate_id {msg.gate_id!r} is not the topic's gate {where.gate_id!r}",
+                      "wrong_gate", where.gate_id)
             return None
+        keys = self.keys(where.gate_id) if self.keys is not None else ()
+        if not keys:
+            self.drop(channel, topic, f"gate {where.gate_id!r} is not registered (gate-hub gate add)",
+                      "unregistered_gate", where.gate_id)
+            return None
+        try:
+            index = verify(msg, keys, where.site, where.channel, where.gate_id)
+        except BadSignature as exc:
+            self.drop(channel, topic, str(exc), "bad_signature", where.gate_id)
+            return None
+        if self.verified is not None:
+            try:
+                self.verified(where.gate_id, index)
+            except Exception:  # noqa: BLE001 - key bookkeeping must not cost the message
+                log.exception("key bookkeeping for gate %s failed", where.gate_id)
         return msg
 
     def snapshot(self) -> dict[str, object]:
         with self._lock:
-            return {"total": sum(self.counts.values()), "by_channel": dict(self.counts), "last_reason": dict(self.last)}
+            return {"total": sum(self.counts.values()), "by_channel": dict(self.counts), "last_reason": dict(self.last),
+                    "by_rule": dict(self.by_rule), "by_gate": {g: dict(r) for g, r in self.by_gate.items()}}

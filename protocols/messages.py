@@ -10,23 +10,90 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from protocols.acl import AclEntry, Uid
 from protocols.cards import Decision, Reason
+from protocols.topics import check_name
 
 MAX_PAYLOAD = 256 * 1024
+
+
+#: HMAC-SHA256 hex by the gate's key (protocols.signing); empty only before signing
+Sig = Annotated[str, Field(default="", pattern=r"^([0-9a-f]{64})?$")]
 
 
 class BadMessage(ValueError):
     """A payload that is not valid JSON for the expected model; the text says which field."""
 
 
+# -- bounds: whatever parses, the hub can store (SQLite INTEGER, UTF-8 TEXT, datetime) ------
+#: what SQLite's INTEGER holds; the hub's own numbers (AclUpdate revisions) stay below it
+SQLITE_MAX_INT = 2**63 - 1
+#: a revision a gate reports: exact as a JSON number in any language, and far enough below
+#: SQLITE_MAX_INT that the hub can number past a gate's claim (hub.gates.acl._jump_head)
+MAX_REV = 2**53 - 1
+MAX_OUTBOX = 10**9
+MAX_CHUNKS = 1_000_000
+MAX_TEXT = 1000  # free text a gate reports (an error, a problem, a detail value)
+#: the epoch (where a Pi without a clock battery starts) to the end of the century; converting
+#: any time in range to UTC cannot overflow, and no gate can date an event to the year 9999
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+def _in_range(value: datetime) -> datetime:
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise ValueError("time is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"time must be from {EARLIEST.year} to before {LATEST.year} (UTC)")
+    return value
+
+
+def _name(value: str) -> str:
+    return check_name("id", value)
+
+
+WireTime = Annotated[AwareDatetime, AfterValidator(_in_range)]
+Rev = Annotated[int, Field(ge=0, le=MAX_REV)]
+HubRev = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]
+Name = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]  # a gate or door id: a topic level
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+ShortText = Annotated[str, Field(max_length=128)]
+Checksum = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _no_lone_surrogates(data: object) -> None:
+    """JSON escapes can spell a lone surrogate (``"\\ud800"``), which no UTF-8 column or
+    signature can encode: refuse it here rather than fail later in the hub's store."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text has a lone surrogate (not valid Unicode)") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+
+
 class _Msg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     v: Literal[1] = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: object) -> object:
+        _no_lone_surrogates(data)
+        return data
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=False).encode()
@@ -53,17 +120,18 @@ class GateEvent(_Msg):
     how the hub stores each event exactly once however often it is delivered."""
 
     event_id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    gate_id: str
-    door_id: str | None = None
-    reader: str | None = None
+    gate_id: Name
+    door_id: Name | None = None
+    reader: ShortText | None = None
     direction: Direction | None = None
     kind: EventKind = EventKind.PASS
     uid: Uid | None = None
     decision: Decision | None = None
-    reason: Reason | str | None = None
-    at: AwareDatetime
-    acl_rev: int = Field(default=0, ge=0)
-    detail: dict[str, str] = Field(default_factory=dict)
+    reason: Reason | Annotated[str, Field(max_length=64)] | None = None
+    at: WireTime
+    acl_rev: Rev = 0
+    detail: dict[Annotated[str, Field(max_length=64)], Text] = Field(default_factory=dict, max_length=32)
+    sig: Sig = ""
 
     @model_validator(mode="after")
     def _pass_has_card_and_decision(self) -> "GateEvent":
@@ -82,31 +150,33 @@ class DoorState(StrEnum):
 class DoorStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     state: DoorState = DoorState.OK
-    problems: tuple[str, ...] = ()
+    problems: tuple[Text, ...] = Field(default=(), max_length=32)
 
 
 class GateStatus(_Msg):
     """Retained on the gate's status topic; the offline form is also the gate's last will."""
 
-    gate_id: str
+    gate_id: Name
     online: bool
-    at: AwareDatetime
+    at: WireTime
     role: Literal["gate", "enroll"] = "gate"
-    acl_rev: int = Field(default=0, ge=0)
-    checksum: str | None = None
-    outbox_depth: int = Field(default=0, ge=0)
-    outbox_error: str | None = None
-    agent_version: str | None = None
-    doors: dict[str, DoorStatus] = Field(default_factory=dict)
+    acl_rev: Rev = 0
+    checksum: Checksum | None = None
+    outbox_depth: int = Field(default=0, ge=0, le=MAX_OUTBOX)
+    outbox_error: Text | None = None
+    agent_version: Annotated[str, Field(max_length=64)] | None = None
+    doors: dict[Name, DoorStatus] = Field(default_factory=dict, max_length=64)
+    sig: Sig = ""
 
 
 class SyncRequest(_Msg):
     """A gate tells the hub what it holds; the hub answers on the gate's acl topic."""
 
-    gate_id: str
-    rev: int = Field(ge=0)
-    checksum: str = Field(pattern=r"^[0-9a-f]{64}$")
-    at: AwareDatetime
+    gate_id: Name
+    rev: Rev
+    checksum: Checksum
+    at: WireTime
+    sig: Sig = ""
 
 
 class AclUpdate(_Msg):
@@ -117,16 +187,17 @@ class AclUpdate(_Msg):
     when all ``chunks`` have arrived and the result has ``checksum``.
     """
 
-    gate_id: str
+    gate_id: Name
     kind: Literal["delta", "snapshot"]
-    rev: int = Field(ge=0)
-    checksum: str = Field(pattern=r"^[0-9a-f]{64}$")
-    base_rev: int | None = Field(default=None, ge=0)
-    upserts: tuple[AclEntry, ...] = ()
-    removes: tuple[Uid, ...] = ()
-    snapshot_id: str | None = None
-    chunk: int = Field(default=0, ge=0)
-    chunks: int = Field(default=1, ge=1)
+    rev: HubRev
+    checksum: Checksum
+    base_rev: HubRev | None = None
+    upserts: tuple[AclEntry, ...] = Field(default=(), max_length=100_000)
+    removes: tuple[Uid, ...] = Field(default=(), max_length=100_000)
+    snapshot_id: Annotated[str, Field(max_length=64)] | None = None
+    chunk: int = Field(default=0, ge=0, le=MAX_CHUNKS)
+    chunks: int = Field(default=1, ge=1, le=MAX_CHUNKS)
+    sig: Sig = ""
 
     @model_validator(mode="after")
     def _shape(self) -> "AclUpdate":
@@ -155,6 +226,10 @@ def parse(model: type[M], payload: bytes | str) -> M:
         data = json.loads(payload)
     except json.JSONDecodeError as exc:
         raise BadMessage(f"payload is not JSON: {exc.msg} at {exc.pos}") from None
+    except ValueError:  # a number of more digits than Python converts (sys.get_int_max_str_digits)
+        raise BadMessage("payload has a number too long to read") from None
+    except RecursionError:
+        raise BadMessage("payload is nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
