@@ -2,14 +2,16 @@
 
 Domain errors become HTTP here and only here: the status comes from the error class and the
 body is always {"error": rule, "detail": text, "field": name or null}. Every route needs a
-token except the login page, its stylesheet and /healthz (which says only "ok"); a
-middleware refuses any other request that carries no credential at all before a route,
-or its body parsing, sees it, so a forgotten dependency cannot open an endpoint.
+token or a browser session except the login page, its stylesheet and script, and /healthz
+(which says only "ok"): the front door (hub.frontdoor) checks the credential for real, the
+origin of cookie-authenticated changes and the body's size before a route, or its body
+parsing, sees the request, so a forgotten dependency cannot open an endpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -19,26 +21,31 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.access.views import router as access_router
 from hub import systemd
-from hub.auth import token_from_request
 from hub.cards.moves_views import card_centre_routers
 from hub.cards.views import router as cards_router
 from hub.config import HubConfig
 from hub.db import Store
+from hub.deadletters.store import DeadLetters
+from hub.deadletters.views import router as dead_letters_router
 from hub.errors import DomainError
+from hub.frontdoor import Door, FrontDoor
 from hub.enroll.views import routers as enroll_routers
 from hub.events.bus import EventBus
 from hub.events.ingest import EventIngest
 from hub.events.views import router as events_router
 from hub.gates.ingest import GateIngest
+from hub.gates.keys import GateKeys, KeyPusher
 from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
 from hub.housekeeping import Housekeeper
 from hub.mqtt import Drops, HubMqtt
+from hub.users.sessions import Lifetime
+from hub.users.views import router as users_router
 from hub.web.views import PUBLIC_STATIC
 from hub.web.views import router as web_router
 from protocols.topics import all_gates_filter
@@ -47,11 +54,17 @@ log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = {"/healthz", "/login", *(f"/static/{n}" for n in PUBLIC_STATIC)}
 #: browser pages: no credential sends the browser to the login page instead of a 401
-PAGES = {"/", "/live", "/clerk"}
+PAGES = {"/", "/live", "/clerk", "/logout"}
 
 
 def _error(status: int, rule: str, detail: str, field: str | None = None, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": rule, "detail": detail, "field": field}, status_code=status, headers=headers)
+
+
+def error_response(exc: DomainError) -> JSONResponse:
+    """The one mapping of a domain error to an HTTP answer (handlers and the front door use it)."""
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return _error(exc.status, exc.rule, exc.detail, exc.field, headers)
 
 
 def _field(loc: tuple, kind: str = "") -> str:
@@ -66,8 +79,7 @@ def _field(loc: tuple, kind: str = "") -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _error(exc.status, exc.rule, exc.detail, exc.field, headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -103,19 +115,25 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     async def lifespan(app: FastAPI):
         state = app.state
         if connect_mqtt:
-            mqtt = HubMqtt(config.mqtt, config.hub.site)
+            mqtt = HubMqtt(config.mqtt, config.hub.site, dead_letters=state.dead_letters)
             state.event_ingest = EventIngest(store, state.bus, state.drops)
-            state.gate_ingest = GateIngest(store, mqtt, state.drops, config.hub.site)
+            state.gate_ingest = GateIngest(store, mqtt, state.drops, config.hub.site, state.gate_keys)
             site = config.hub.site
+            # a gate heard using an older key is sent its newest (hub.gates.keys)
+            state.key_pusher = KeyPusher(state.gate_keys, lambda t, p: mqtt.publish(t, p, qos=1, retain=False), site)
+            state.drops.verified = state.key_pusher
             mqtt.subscribe(all_gates_filter(site, "status"), state.gate_ingest.handle_status)
             mqtt.subscribe(all_gates_filter(site, "event"), state.event_ingest.handle)
             mqtt.subscribe(all_gates_filter(site, "sync"), state.gate_ingest.handle_sync)
-            state.publisher = AclPublisher(store, mqtt, site)
+            state.publisher = AclPublisher(store, mqtt, site, state.gate_keys)
             state.mqtt = mqtt
             state.publisher.start()
             mqtt.start()
         housekeeper = Housekeeper(store)
         housekeeper.start()
+        # what startup made lives as long as the process: kept out of the cyclic collector, a full
+        # collection (a big import sets one off) scans far less and pauses every request far less
+        gc.freeze()
         notify = systemd.notifier()
         alive = asyncio.create_task(systemd.keep_alive(notify, store)) if notify else None
         try:
@@ -138,7 +156,11 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.state.config = config
     app.state.store = store
     app.state.bus = EventBus()
-    app.state.drops = Drops()
+    # every gate message is checked against that gate's keys, sealed in hub.db (hub.gates.keys)
+    app.state.gate_keys = GateKeys(store, config.hub.secret_path)
+    app.state.dead_letters = DeadLetters(store)  # poison messages, kept instead of blocking intake
+    app.state.drops = Drops(keys=app.state.gate_keys.keys)
+    app.state.key_pusher = None
     app.state.closing = threading.Event()
     app.state.mqtt = None
     app.state.publisher = None
@@ -146,25 +168,13 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.state.gate_ingest = None
     _install_error_handlers(app)
 
-    @app.middleware("http")
-    async def credential_required(request: Request, call_next):
-        path = request.url.path
-        if path not in PUBLIC_PATHS and not token_from_request(request):
-            if path in PAGES:
-                return RedirectResponse("/login", status_code=303)
-            return _error(401, "unauthenticated", "no token: send Authorization: Bearer TOKEN or log in",
-                          headers={"WWW-Authenticate": "Bearer"})
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; frame-ancestors 'none'"
-        )
-        return response
+    app.add_middleware(FrontDoor, door=Door(
+        store=store, public_paths=frozenset(PUBLIC_PATHS), pages=frozenset(PAGES), lifetime=Lifetime.of(config.hub),
+        public_origin=config.hub.public_origin, respond=error_response,
+    ))
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict:
+    async def healthz() -> dict:  # on the event loop: it must answer even with every worker thread busy
         return {"status": "ok"}
 
     app.include_router(cards_router)
@@ -173,10 +183,21 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.include_router(access_router)
     app.include_router(events_router)
     app.include_router(gates_router)
+    app.include_router(dead_letters_router)
     for router in enroll_routers:
         app.include_router(router)
+    app.include_router(users_router)
     app.include_router(web_router)
     return app
+
+
+def uvicorn_options(config: HubConfig) -> dict:
+    """What every way of serving the hub passes to uvicorn: its own access log instead of
+    uvicorn's (which prints query strings), and proxy headers believed only from the
+    configured proxies (so only they can make a request https, and the cookie Secure)."""
+    allowed = config.hub.forwarded_allow_ips
+    return {"access_log": False, "proxy_headers": bool(allowed),
+            "forwarded_allow_ips": ",".join(allowed) if allowed else "127.0.0.1"}
 
 
 @dataclass
@@ -216,7 +237,7 @@ def start_hub(
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=config.hub.http_host, port=config.hub.http_port, log_level="warning",
-            lifespan="on", timeout_graceful_shutdown=2,
+            lifespan="on", timeout_graceful_shutdown=2, **uvicorn_options(config),
         )
     )
     thread = threading.Thread(target=server.run, name="hub-http", daemon=True)

@@ -18,6 +18,7 @@ from hub.config import HubConfig
 from hub.demo import add_demo_command
 from hub.db import Store
 from hub.errors import DomainError
+from hub.users import cli as users_cli
 from protocols.configfile import ConfigError, load_toml
 
 def load_config(path: str) -> HubConfig:
@@ -27,44 +28,38 @@ def load_config(path: str) -> HubConfig:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.app import create_app
+    from hub.app import create_app, uvicorn_options
 
     config = load_config(args.config)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
-    uvicorn.run(
+    uvicorn.run(  # uvicorn_options: the hub's own access log, proxy headers only from [hub] forwarded_allow_ips
         app, host=config.hub.http_host, port=config.hub.http_port, log_level=args.log_level,
-        timeout_graceful_shutdown=3, proxy_headers=False,
+        timeout_graceful_shutdown=3, **uvicorn_options(config),
     )
-    return 0
-
-
-def _token_create(args: argparse.Namespace) -> int:
-    from hub.auth import create_token
-
-    config = load_config(args.config)
-    store = Store.open(config.hub.db_path)
-    try:
-        gates = tuple(g.strip() for g in (args.gates or "").split(",") if g.strip())
-        token = create_token(store, args.role, args.name, gates)
-    finally:
-        store.close()
-    limit = f" for gates {', '.join(gates)}" if gates else ""
-    print(f"token for {args.role} {args.name}{limit} (shown once; keep it secret):")
-    print(token)
     return 0
 
 
 def _gate_add(args: argparse.Namespace) -> int:
     from hub.gates.service import register_gate
 
+    from hub.broker import cli as broker_cli
+
     config = load_config(args.config)
+    broker_cli.check_gate_add(config, args.gate_id)
     store = Store.open(config.hub.db_path)
     try:
-        key = register_gate(store, args.gate_id, "cli:gate-add", rotate=args.rotate_key)
+        key = register_gate(store, args.gate_id, "cli:gate-add", rotate=args.rotate_key,
+                            secret_file=config.hub.secret_path)
+        broker_cli.gate_added(config, store, args.gate_id, new_login=args.new_login)
     finally:
         store.close()
-    print(f"gate {args.gate_id} registered; put this in its agent config as [agent] gate_key (shown once):")
+    if args.rotate_key:  # hub.gates.keys: the hub pushes it, wrapped in the old key
+        print(f"gate {args.gate_id} has a new key: the hub sends it to the gate the next time it hears the gate,"
+              " and forgets the old key once the gate uses the new one; or set it by hand as [agent] gate_key"
+              " (shown once):")
+    else:
+        print(f"gate {args.gate_id} registered; put this in its agent config as [agent] gate_key (shown once):")
     print(key)
     return 0
 
@@ -83,15 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, help="admin, supervisor, clerk or guard")
     create.add_argument("--name", required=True, help="who holds it (shown in the audit log)")
     create.add_argument("--gates", default="", help="comma-separated gate ids a guard may use (default: all)")
+    create.add_argument("--expires-days", type=int, default=None, help="the token stops working after this many days")
     create.add_argument("--config", required=True)
-    create.set_defaults(func=_token_create)
+    create.set_defaults(func=users_cli.token_create)
+    users_cli.add_parsers(token, sub)  # token list|revoke, user add|list|disable
 
     gate = sub.add_parser("gate", help="gates").add_subparsers(dest="gate_command", required=True)
     add = gate.add_parser("add", help="register a gate; prints its command key as the last line")
     add.add_argument("gate_id")
     add.add_argument("--rotate-key", action="store_true", help="replace the key of a gate that has one")
+    add.add_argument("--new-login", action="store_true", help="replace the broker password of a gate that has one")
     add.add_argument("--config", required=True)
     add.set_defaults(func=_gate_add)
+
+    from hub.broker.cli import add_parsers as add_broker_parsers
+
+    add_broker_parsers(sub, gate)
 
     add_demo_command(sub)
     return parser

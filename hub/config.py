@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.broker.config import BrokerSection
 from protocols.mqtt_settings import MqttSettings
 from protocols.topics import check_name
 
@@ -23,6 +24,21 @@ class HubSection(_Section):
     photo_dir: Path | None = None
     #: a gate whose status is older than this is shown offline even without its last will
     gate_stale_s: int = Field(default=90, ge=5)
+    #: the key that seals gate keys in the database (0600, made on first use); keep it
+    #: out of database backups. Default: hub.key beside db_path
+    secret_file: Path | None = None
+
+    @property
+    def secret_path(self) -> Path:
+        return self.secret_file or self.db_path.parent / "hub.key"
+    #: TLS proxies whose X-Forwarded-Proto/-For the hub believes (uvicorn's forwarded_allow_ips);
+    #: empty: none, so no client can claim https or another address
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
+    #: the origin browsers see behind a proxy ("https://gate.example.org"): accepted in Origin
+    public_origin: str | None = Field(default=None, pattern=r"^https?://[^/\s?#]+$")
+    #: a browser session ends after this long unused, and this long after sign-in in any case
+    session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    session_hours: int = Field(default=12, ge=1, le=14 * 24)
 
     @field_validator("site")
     @classmethod
@@ -36,3 +52,5 @@ MqttSection = MqttSettings
 class HubConfig(_Section):
     hub: HubSection
     mqtt: MqttSection = Field(default_factory=MqttSection)
+    #: the estate CA and the broker's password and ACL files (hub.broker); optional
+    broker: BrokerSection | None = None

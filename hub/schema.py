@@ -12,11 +12,15 @@ from hub.db import Store
 DOMAINS = [
     "hub.auth",
     "hub.audit",
+    "hub.users.accounts",
+    "hub.users.sessions",
     "hub.cards.models",
     "hub.access.models",
     "hub.gates.acl",
+    "hub.broker.logins",
     "hub.events.store",
     "hub.enroll.store",
+    "hub.deadletters.store",
     # the card centre (units and people, stock, card moves and deposits)
     "hub.people.registry",
     "hub.stock.ledger",
@@ -28,4 +32,7 @@ DOMAINS = [
 def apply_schema(store: Store) -> None:
     with store.read() as db:
         for name in DOMAINS:
-            db.conn.executescript(importlib.import_module(name).SCHEMA)
+            module = importlib.import_module(name)
+            db.conn.executescript(module.SCHEMA)
+            if hasattr(module, "migrate"):  # columns an older database lacks
+                module.migrate(db)

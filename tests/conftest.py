@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -26,6 +25,10 @@ def need(condition: bool, reason: str) -> None:
         if IN_CI:
             pytest.fail(f"CI must provide this: {reason}")
         pytest.skip(reason)
+
+
+def need_mosquitto() -> None:
+    need(os.path.exists(mosquitto_binary()), f"mosquitto not installed (looked for {mosquitto_binary()})")
 
 
 _ci_skips: list[str] = []
@@ -52,7 +55,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> Mosquitto:
     """One mosquitto for the session; tests that stop a broker use ``own_broker``."""
-    need(os.path.exists(mosquitto_binary()), f"mosquitto not installed (looked for {mosquitto_binary()})")
+    need_mosquitto()
     b = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
     yield b
     b.stop()
@@ -61,7 +64,7 @@ def broker(tmp_path_factory) -> Mosquitto:
 @pytest.fixture
 def own_broker(tmp_path) -> Mosquitto:
     """A broker this test may stop and start again on the same port."""
-    need(os.path.exists(mosquitto_binary()), f"mosquitto not installed (looked for {mosquitto_binary()})")
+    need_mosquitto()
     b = Mosquitto(tmp_path).start()
     yield b
     b.stop()
