@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from protocols.cardformats import UidForm
 from protocols.messages import Direction
 
 
@@ -19,9 +20,23 @@ class _Device(BaseModel):
 
 class _Reader(_Device):
     direction: Direction = Direction.IN
+    #: how this reader reports a card, given the UID the hub holds for it (protocols.cardformats):
+    #: "full" (the UID itself), or e.g. "w26-first3-reversed" for a 13.56 MHz Wiegand 26 reader.
+    #: The gate tells the hub, and the hub lists each card under that form too.
+    uid_form: UidForm = UidForm.FULL
 
 
-class Em4100SerialReader(_Reader):
+class _FullUidOnly(_Reader):
+    """A reader that always reports the card's whole UID (PC/SC, RDM6300)."""
+
+    @model_validator(mode="after")
+    def _full_only(self) -> "_FullUidOnly":
+        if self.uid_form is not UidForm.FULL:
+            raise ValueError(f"uid_form: a {self.kind} reader reports the whole UID; only \"full\" fits")  # type: ignore[attr-defined]
+        return self
+
+
+class Em4100SerialReader(_FullUidOnly):
     kind: Literal["em4100-serial"]
     port: str
     baudrate: int = 9600
@@ -31,10 +46,18 @@ class WiegandSerialReader(_Reader):
     kind: Literal["wiegand-serial"]
     port: str
     baudrate: int = 9600
-    formats: tuple[Literal[26, 34], ...] = (26, 34)
+    #: 26 (H10301), 34 (H10306), 35 (Corporate 1000), 37 (H10304): protocols.cardformats
+    formats: tuple[Literal[26, 34, 35, 37], ...] = (26, 34)
+
+    @model_validator(mode="after")
+    def _form_fits_formats(self) -> "WiegandSerialReader":
+        width = {"w26": 26, "w34": 34}.get(self.uid_form.value[:3])
+        if width is not None and width not in self.formats:
+            raise ValueError(f"uid_form: {self.uid_form.value} is Wiegand {width}, which is not in formats")
+        return self
 
 
-class PcscReader(_Reader):
+class PcscReader(_FullUidOnly):
     kind: Literal["pcsc"]
     reader: str = Field(description="a substring of the PC/SC reader name")
 

@@ -24,6 +24,7 @@ import serial
 from drivers.base import CardReader, DeviceLost, ReaderSink
 from drivers.config import OsdpReader as OsdpReaderConfig
 from protocols.uid import InvalidUid, uid_from_bits
+from protocols.cardformats import uid_of_reading
 from protocols.wiegand import uid_from_wiegand
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def uid_from_card_read(event: dict) -> str:
     length = int(event.get("length") or 0)
     if fmt == osdp.CardFormat.Wiegand:
         try:
+            if length in (35, 37):  # Corporate 1000, H10304
+                return uid_of_reading(card_data_bits(data, length), length)
             return uid_from_wiegand(card_data_bits(data, length), length)
         except ValueError as exc:  # protocols.wiegand's errors are ValueErrors
             raise NoUid(f"Wiegand card data refused: {exc}") from exc

@@ -8,7 +8,7 @@ bits through, in this line format (ASCII, 9600 8N1 unless configured):
 
     W<n>:<hex>\\r\\n
 
-- ``<n>`` is the decimal bit count, 26 or 34 (and one of the reader's ``formats``);
+- ``<n>`` is the decimal bit count, 26, 34, 35 or 37 (and one of the reader's ``formats``);
 - ``<hex>`` is every raw bit received, parity included, first bit most significant,
   right-aligned in exactly ceil(n/4) hex digits (7 for 26 bits, 9 for 34), either case;
 - a line ends at CR, LF or CR LF.
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from drivers.base import ReaderSink, SerialCardReader
 from drivers.config import WiegandSerialReader as WiegandSerialConfig
+from protocols.cardformats import FormatError, uid_of_reading
 from protocols.wiegand import SUPPORTED, WiegandError, hex_digits, uid_from_wiegand
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,10 @@ class WiegandLineDecoder:
             self.bad_lines += 1
             return None
         try:
-            return uid_from_wiegand(int(digits, 16), bit_count)
-        except WiegandError as exc:
+            if bit_count in SUPPORTED:
+                return uid_from_wiegand(int(digits, 16), bit_count)
+            return uid_of_reading(int(digits, 16), bit_count)  # 35 (Corporate 1000), 37 (H10304)
+        except (WiegandError, FormatError) as exc:
             self.bad_lines += 1
             log.debug("refused Wiegand record: %s", exc)
             return None

@@ -538,8 +538,12 @@ class GateAgent:
         return self._sign(GateStatus(
             gate_id=self.gate_id, online=online, at=self._clock(), role=self.role, acl_rev=st.rev,
             checksum=st.checksum, outbox_depth=self.outbox.depth, outbox_error=self.outbox.error,
-            agent_version=__version__, doors=doors,
+            agent_version=__version__, doors=doors, uid_forms=self.uid_forms(),
         ), "status")
+
+    def uid_forms(self) -> tuple[str, ...]:
+        """The forms this gate's readers report cards in, besides the whole UID (sorted, once each)."""
+        return tuple(sorted({r.uid_form.value for d in self.config.doors for r in d.readers} - {"full"}))
 
     def _publish_status(self) -> None:
         self._status_dirty = False

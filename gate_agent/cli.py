@@ -59,12 +59,38 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
+    if args.uid or args.listen:
+        return _probe_forms(args)
     try:
         from drivers import probe
     except ImportError:
         print("gate-agent: device probing is not available (drivers.probe is not installed)", file=sys.stderr)
         return 1
     print(json.dumps(probe.probe(), indent=2, default=str))
+    return 0
+
+
+def _probe_forms(args: argparse.Namespace) -> int:
+    """What a card looks like in each UID form: typed (--uid) or tapped on this gate's readers (--listen)."""
+    from gate_agent import probe_taps
+    from protocols.uid import InvalidUid
+
+    for uid in args.uid or ():
+        try:
+            print(json.dumps(probe_taps.forms_of(uid), indent=2))
+        except InvalidUid as exc:
+            print(f"gate-agent: {exc}", file=sys.stderr)
+            return 2
+    if args.listen:
+        if not args.config:
+            print("gate-agent: probe --listen needs --config (the readers to open)", file=sys.stderr)
+            return 2
+        from gate_agent.config import load_config
+
+        cfg = load_config(args.config)
+        print(f"# tap cards on the readers of gate {cfg.agent.gate_id} for {args.listen:g} s "
+              "(one card on a whole-UID reader, then on the Wiegand one)", flush=True)
+        probe_taps.listen(cfg, args.listen, lambda line: print(json.dumps(line), flush=True))
     return 0
 
 
@@ -78,7 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("check-config", help="validate a config file; non-zero exit names the bad key")
     p.add_argument("--config", required=True)
     p.set_defaults(func=_cmd_check)
-    p = sub.add_parser("probe", help="list serial, PC/SC and GPIO devices this machine has")
+    p = sub.add_parser("probe", help="list serial, PC/SC and GPIO devices this machine has; "
+                       "with --uid or --listen, show a card in each UID form")
+    p.add_argument("--uid", action="append", help="show this UID in every form (repeatable)")
+    p.add_argument("--listen", type=float, metavar="SECONDS",
+                   help="open the readers of --config and show each tapped card in every form")
+    p.add_argument("--config", help="the agent config whose readers --listen opens")
     p.set_defaults(func=_cmd_probe)
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.access.views import router as access_router
 from hub import systemd
 from hub.cards.moves_views import card_centre_routers
+from hub.cards.printed import router as printed_router
 from hub.cards.views import router as cards_router
 from hub.config import HubConfig
 from hub.db import Store
@@ -177,6 +178,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     async def healthz() -> dict:  # on the event loop: it must answer even with every worker thread busy
         return {"status": "ok"}
 
+    app.include_router(printed_router)  # before cards: /api/v1/cards/find is not a UID
     app.include_router(cards_router)
     for router in card_centre_routers():  # after cards: /api/v1/cards/issue, /{uid}/lost ...
         app.include_router(router)

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from protocols.acl import AclEntry, Uid
+from protocols.cardformats import UidForm
 from protocols.cards import Decision, Reason
 from protocols.topics import check_name
 
@@ -166,6 +167,9 @@ class GateStatus(_Msg):
     outbox_error: Text | None = None
     agent_version: Annotated[str, Field(max_length=64)] | None = None
     doors: dict[Name, DoorStatus] = Field(default_factory=dict, max_length=64)
+    #: how this gate's readers report cards besides the whole UID (protocols.cardformats):
+    #: the hub lists each card under these forms too
+    uid_forms: tuple[UidForm, ...] = Field(default=(), max_length=16)
     sig: Sig = ""
 
 

@@ -64,7 +64,9 @@ def date_flag(at: datetime, received: datetime, clock_offset_s: float | None) ->
 _SELECT = """
 SELECT e.seq, e.event_id, e.gate_id, e.door_id, e.reader, e.direction, e.kind, e.uid,
        e.decision, e.reason, e.at, e.received_at, e.flag, c.holder_name, c.holder_unit, c.card_type
-FROM events e LEFT JOIN cards c ON c.uid = e.uid
+FROM events e LEFT JOIN cards c ON c.uid = COALESCE(
+    -- a read in another form of the card (a Wiegand reader's bytes: hub.gates.acl, acl_derived)
+    (SELECT d.card_uid FROM acl_derived d WHERE d.gate_id = e.gate_id AND d.key = e.uid), e.uid)
 """
 
 

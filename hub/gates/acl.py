@@ -23,7 +23,10 @@ defaults), with the doors, schedule and anti-passback flag its levels give there
 by hub.access.merge when two levels reach one gate); revoked, lost, ... cards stay listed
 there so the gate can say why it denies. A card whose levels reach no gate is listed at
 none (a gate that listed it gets a removal). Access rules belong in ``project`` and
-nowhere else. A change to a level, schedule, card-type default or the estate calendar
+nowhere else. A gate whose readers report cards in another form (a Wiegand 26 reader sends
+3 bytes of a MIFARE UID: protocols.cardformats; the gate's status says which forms) also
+holds, for each card it lists, a copy of the card's entry under each such key
+(``_set_derived``, remembered in ``acl_derived``), so the same rules decide a read of it. A change to a level, schedule, card-type default or the estate calendar
 calls ``reproject(db, uids)`` for the cards it touches, in the transaction of the change.
 
 Answering a SyncRequest (``answer_sync``):
@@ -43,6 +46,8 @@ gets repaired.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import uuid
 from dataclasses import dataclass
@@ -53,8 +58,11 @@ import sqlite_utils
 
 from hub.access.plan import AccessPlan, load_plan
 from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_update
+from protocols.cardformats import UidForm, derived_uids
 from protocols.cards import CardStatus, CardType
 from protocols.messages import MAX_PAYLOAD, AclUpdate
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500
 #: entries' JSON per message at most: half of what a gate accepts (protocols.messages
@@ -103,6 +111,18 @@ CREATE TABLE IF NOT EXISTS acl_state (
     entry TEXT NOT NULL,
     PRIMARY KEY (gate_id, uid)
 );
+CREATE TABLE IF NOT EXISTS gate_uid_forms (
+    gate_id TEXT PRIMARY KEY,
+    forms TEXT NOT NULL  -- JSON list of protocols.cardformats.UidForm values the gate's readers report
+);
+CREATE TABLE IF NOT EXISTS acl_derived (
+    gate_id TEXT NOT NULL,
+    key TEXT NOT NULL,  -- the UID a reader of the gate reports for the card (an acl_state uid)
+    card_uid TEXT NOT NULL,
+    form TEXT NOT NULL,
+    PRIMARY KEY (gate_id, key)
+);
+CREATE INDEX IF NOT EXISTS acl_derived_card ON acl_derived (gate_id, card_uid);
 CREATE TABLE IF NOT EXISTS acl_log (
     id INTEGER PRIMARY KEY,
     gate_id TEXT NOT NULL,
@@ -232,30 +252,108 @@ def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry 
     return True
 
 
+# --- one card, every reader: the forms a gate's readers report ----------------------------
+
+
+def gate_forms(db: sqlite_utils.Database) -> dict[str, tuple[str, ...]]:
+    """Per gate, the UID forms its readers report besides the whole UID (its last status)."""
+    return {r["gate_id"]: tuple(json.loads(r["forms"])) for r in db.query("SELECT gate_id, forms FROM gate_uid_forms")}
+
+
+def set_gate_forms(db: sqlite_utils.Database, gate_id: str, forms: Iterable[str]) -> bool:
+    """Record the forms ``gate_id`` reports (from its status); on a change, list every card
+    under the new forms at that gate (inside the caller's transaction). True if they changed."""
+    wanted = sorted({UidForm(f).value for f in forms} - {UidForm.FULL.value})
+    rows = list(db.query("SELECT forms FROM gate_uid_forms WHERE gate_id = ?", [gate_id]))
+    if (json.loads(rows[0]["forms"]) if rows else []) == wanted:
+        return False
+    db.execute("INSERT INTO gate_uid_forms (gate_id, forms) VALUES (?, ?) "
+               "ON CONFLICT (gate_id) DO UPDATE SET forms = excluded.forms", [gate_id, json.dumps(wanted)])
+    if list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [gate_id])):
+        log.info("gate %s reports UID forms %s: re-listing its cards", gate_id, wanted or ["full"])
+        reproject(db, [r["uid"] for r in db.query("SELECT uid FROM cards")], only_gates=[gate_id])
+    return True
+
+
+def _derived_owner(db: sqlite_utils.Database, gate_id: str, key: str) -> str | None:
+    rows = list(db.query("SELECT card_uid FROM acl_derived WHERE gate_id = ? AND key = ?", [gate_id, key]))
+    return rows[0]["card_uid"] if rows else None
+
+
+def _card_exists(db: sqlite_utils.Database, uid: str) -> bool:
+    return bool(list(db.query("SELECT 1 FROM cards WHERE uid = ?", [uid])))
+
+
+def _set_derived(db: sqlite_utils.Database, gate_id: str, card_uid: str, entry: AclEntry | None,
+                 forms: tuple[str, ...], bulk: bool = False) -> int:
+    """List ``entry`` at ``gate_id`` under each key its readers' ``forms`` give the card too.
+
+    A key is the same card's entry with the key as its uid, so the gate decides a read of
+    it exactly as a read of the card (status, validity, doors, schedule). A key that is
+    another card's own UID, or already another card's key at this gate, is not listed
+    (logged): a reader reporting it cannot tell the two cards apart.
+    """
+    wanted = derived_uids(card_uid, forms) if entry is not None else {}
+    old = {r["key"] for r in db.query(
+        "SELECT key FROM acl_derived WHERE gate_id = ? AND card_uid = ?", [gate_id, card_uid])}
+    changed = 0
+    for key, form in wanted.items():
+        owner = _derived_owner(db, gate_id, key)
+        if (owner is not None and owner != card_uid) or _card_exists(db, key):
+            log.warning("gate %s: card %s reads as %s (%s), which is %s: not listed under it", gate_id, card_uid,
+                        key, form, f"card {owner}'s too" if owner else "another card's own UID")
+            continue
+        if owner is None:
+            db.execute("INSERT INTO acl_derived (gate_id, key, card_uid, form) VALUES (?, ?, ?, ?)",
+                       [gate_id, key, card_uid, form])
+        assert entry is not None
+        changed += _set_entry(db, gate_id, key, entry.model_copy(update={"uid": key}), bulk=bulk)
+        old.discard(key)
+    for key in old:
+        db.execute("DELETE FROM acl_derived WHERE gate_id = ? AND key = ?", [gate_id, key])
+        changed += _set_entry(db, gate_id, key, None, bulk=bulk)
+    return changed
+
+
 def card_changed(db: sqlite_utils.Database, uid: str) -> int:
     """Call inside the transaction that changed card ``uid``; returns how many gates changed."""
     return reproject(db, [uid])
 
 
-def reproject(db: sqlite_utils.Database, uids: Iterable[str]) -> int:
+def reproject(db: sqlite_utils.Database, uids: Iterable[str], only_gates: Iterable[str] | None = None) -> int:
     """Re-project many cards after an access rule changed (inside that change's transaction).
 
     Reads the rules once; returns how many log rows (gate, card) it wrote. The publisher
-    coalesces them into deltas per gate as usual.
+    coalesces them into deltas per gate as usual. Each card is listed under its own UID and
+    under the keys its gate's readers report it by (``_set_derived``); a card's own UID
+    wins over another card's derived key.
     """
     wanted = sorted(set(uids))
     if not wanted:
         return 0
     # a few cards: read only their own level lists; many: every list in one query
     plan = load_plan(db, wanted if len(wanted) <= CHUNK else None)
-    gates = _gate_ids(db)
+    gates = _gate_ids(db) if only_gates is None else sorted(set(only_gates) & set(_gate_ids(db)))
+    forms = gate_forms(db)
+    # gates with no forms and no derived keys left (most estates: every reader reports whole
+    # UIDs) skip the per-card lookups of derived keys
+    derived_at = {r["gate_id"] for r in db.query("SELECT DISTINCT gate_id FROM acl_derived")} | {
+        g for g, f in forms.items() if f}
     changed = 0
     for uid in wanted:
         rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
         entries = project(db, rows[0], gates, plan) if rows else {}
         for gate_id in gates:
+            derives = gate_id in derived_at
+            owner = _derived_owner(db, gate_id, uid) if derives else None
+            if owner is not None and owner != uid:
+                if not rows:
+                    continue  # no card of this UID: the row there is another card's key
+                db.execute("DELETE FROM acl_derived WHERE gate_id = ? AND key = ?", [gate_id, uid])
             if _set_entry(db, gate_id, uid, entries.get(gate_id)):
                 changed += 1
+            if derives:
+                changed += _set_derived(db, gate_id, uid, entries.get(gate_id), forms.get(gate_id, ()))
     if changed:
         _wake()
     return changed
@@ -272,10 +370,13 @@ def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
     db.execute("INSERT INTO gates (gate_id, first_seen_at) VALUES (?, ?)", [gate_id, _now()])
     db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, 0, ?)", [gate_id, EMPTY_CHECKSUM])
     plan = load_plan(db)
+    forms = gate_forms(db).get(gate_id, ())
     for card in list(db.query("SELECT * FROM cards ORDER BY uid")):
         entry = project(db, card, [gate_id], plan).get(gate_id)
         if entry is not None:
             _set_entry(db, gate_id, card["uid"], entry, bulk=True)
+            if forms:
+                _set_derived(db, gate_id, card["uid"], entry, forms, bulk=True)
     return True
 
 

@@ -51,6 +51,8 @@ def register_gate(store: Store, gate_id: str, who: str, rotate: bool = False, se
 
 def apply_status(db: sqlite_utils.Database, status: GateStatus, received: datetime) -> None:
     """Keep what a gate's status message says, and when the hub heard it."""
+    if status.online and status.role == "gate":  # the forms first: a new gate's list is built with them
+        acl.set_gate_forms(db, status.gate_id, status.uid_forms)
     acl.ensure_gate(db, status.gate_id)
     db.execute(
         """UPDATE gates SET online = ?, status_at = ?, status_received_at = ?, status_json = ?,
@@ -102,6 +104,7 @@ def gate_view(row: dict[str, Any], head: tuple[int, str], now: datetime, stale_s
         "doors": status.get("doors", {}),
         "agent_version": status.get("agent_version"),
         "role": status.get("role", "gate"),
+        "uid_forms": status.get("uid_forms", []),  # how its readers report cards besides the whole UID
     }
 
 

@@ -161,13 +161,13 @@ def test_a_cards_own_levels_hold_for_one_issue_and_can_go_to_a_replacement(api):
     assert api.put("/api/v1/cards/0A0012AB34/access", json={"levels": ["north-only"]}, headers=sup).status_code == 200
 
     # a replacement card gets the same levels through the hook the card centre calls
-    assert api.post("/api/v1/cards", json={**OWNER, "uid": "0B0B"}, headers=sup).status_code == 201
+    assert api.post("/api/v1/cards", json={**OWNER, "uid": "0B0B0B0B"}, headers=sup).status_code == 201
     with api.store.tx() as db:
-        assert service.copy_card_levels(db, "clerk:mei", "0A0012AB34", "0B0B")
-    copied = api.get("/api/v1/cards/0B0B/access", headers=sup).json()
+        assert service.copy_card_levels(db, "clerk:mei", "0A0012AB34", "0B0B0B0B")
+    copied = api.get("/api/v1/cards/0B0B0B0B/access", headers=sup).json()
     assert copied["levels"] == ["north-only"] and set(copied["gates"]) == {"north"}
     with api.store.read() as db:
-        assert [r["gate_id"] for r in db.query("SELECT gate_id FROM acl_state WHERE uid = '0B0B'")] == ["north"]
+        assert [r["gate_id"] for r in db.query("SELECT gate_id FROM acl_state WHERE uid = '0B0B0B0B'")] == ["north"]
 
     # returned, restocked and issued to someone else: the type's defaults again
     moves.return_card(api.store, "clerk:mei", "0A0012AB34")
@@ -179,7 +179,7 @@ def test_a_cards_own_levels_hold_for_one_issue_and_can_go_to_a_replacement(api):
     assert again["levels"] == ["residents"] and again["source"] == "card_type"
     assert set(again["gates"]) == {"north", "south"}
     # and the level the old issue named can go now that no current card uses it
-    assert api.delete("/api/v1/cards/0B0B/access", headers=sup).status_code == 200
+    assert api.delete("/api/v1/cards/0B0B0B0B/access", headers=sup).status_code == 200
     assert api.delete("/api/v1/access/levels/north-only", headers=sup).status_code == 204
 
 

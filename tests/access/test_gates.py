@@ -93,9 +93,9 @@ def test_a_card_limited_to_north_is_listed_at_north_and_removed_from_south(hub, 
         gates.in_step()
 
         # a card given that level straight away is never listed at south; a new gate never gets it
-        assert clerk.post("/api/v1/cards", json={**OWNER, "uid": "0B0B"}).status_code == 201
+        assert clerk.post("/api/v1/cards", json={**OWNER, "uid": "0B0B0B0B"}).status_code == 201
         gates.take(2, "the second card's issue deltas")
-        assert clerk.put("/api/v1/cards/0B0B/access", json={"levels": ["north-pedestrian"]}).status_code == 200
+        assert clerk.put("/api/v1/cards/0B0B0B0B/access", json={"levels": ["north-pedestrian"]}).status_code == 200
         gates.take(2, "the second card's access change")
         _sync(gates.listener, hub.site, "south", 0, EMPTY_CHECKSUM)
         snap = parse(AclUpdate, gates.listener.next(what="south's snapshot")[1])
@@ -117,7 +117,7 @@ def test_changing_a_schedule_reprojects_every_card_that_uses_it(hub, peer, tmp_p
         _register(hub, g)
     gates = Gates(hub, peer, tmp_path, ["north", "south"])
     sup = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
-    uids = [f"C0{i:02X}" for i in range(6)]
+    uids = [f"C0C0C0{i:02X}" for i in range(6)]
     try:
         assert sup.put("/api/v1/access/calendar", json={"timezone": "Asia/Shanghai"}).status_code == 200
         shift = {"name": "night-shift", "windows": [{"days": [0, 1, 2, 3, 4], "start": "22:00", "end": "06:00"}]}

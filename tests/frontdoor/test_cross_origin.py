@@ -105,7 +105,7 @@ def test_origin_rules_for_cookie_changes(app_client):
     assert app_client.get("/api/v1/cards", headers={"Origin": "http://127.0.0.1:9"}).status_code == 200
     # bearer requests are not affected, whatever Origin says
     app_client.cookies.clear()
-    r = app_client.post("/api/v1/cards", json={**CARD, "uid": "0B"}, headers={
+    r = app_client.post("/api/v1/cards", json={**CARD, "uid": "0B0B0B0B"}, headers={
         "Authorization": f"Bearer {token}", "Origin": "http://127.0.0.1:9"})
     assert r.status_code == 201
     # and nobody signs in from another site's form either

@@ -60,11 +60,11 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
     assert revoked_update.upserts == (revoked,)
     assert revoked_update.checksum == checksum_of([revoked])
 
-    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B"}).status_code == 201
+    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B0B0B"}).status_code == 201
     third = parse(AclUpdate, gate.next(what="the second card's delta")[1])
     assert (third.base_rev, third.rev) == (2, 3)
     head_sum = third.checksum
-    second = AclEntry(uid="0B0B", status="active", card_type="owner")
+    second = AclEntry(uid="0B0B0B0B", status="active", card_type="owner")
     assert head_sum == checksum_of([revoked, second])
 
     # rev 0: the whole list, whose union has the head's checksum
@@ -72,7 +72,7 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
     chunks = _snapshot(gate, "a snapshot for rev 0")
     entries = [e for c in chunks for e in c.upserts]
     assert {c.rev for c in chunks} == {3}
-    assert sorted(e.uid for e in entries) == ["0A0012AB34", "0B0B"]
+    assert sorted(e.uid for e in entries) == ["0A0012AB34", "0B0B0B0B"]
     assert checksum_of(entries) == head_sum == chunks[0].checksum
 
     # an old rev with its right checksum: one coalesced delta (latest state per uid)
@@ -98,17 +98,17 @@ def test_issue_and_revoke_publish_consecutive_deltas_and_sync_answers(hub, peer)
 def test_a_gate_seen_first_gets_its_list_built(hub, peer):
     site = hub.site
     http = httpx.Client(base_url=hub.url, headers=hub.h("clerk"))
-    for uid in ("01", "02"):
+    for uid in ("01010101", "02020202"):
         assert http.post("/api/v1/cards", json={**CARD, "uid": uid}).status_code == 201
     gate = peer()
     gate.subscribe(gate_topic(site, "south", "acl"))
     _sync(gate, hub, "south", 0, EMPTY_CHECKSUM)
     chunks = _snapshot(gate, "the new gate's snapshot")
     entries = [e for c in chunks for e in c.upserts]
-    assert sorted(e.uid for e in entries) == ["01", "02"]
+    assert sorted(e.uid for e in entries) == ["01010101", "02020202"]
     assert checksum_of(entries) == chunks[0].checksum
     # and from now on it gets deltas too
-    assert http.post("/api/v1/cards/01/revoke").status_code == 200
+    assert http.post("/api/v1/cards/01010101/revoke").status_code == 200
     d = parse(AclUpdate, gate.next(what="a delta for the new gate")[1])
     assert d.kind == "delta" and d.base_rev == chunks[0].rev and d.upserts[0].status == "revoked"
 
@@ -160,7 +160,7 @@ def test_a_heartbeat_behind_but_consistent_gets_nothing(hub, peer):
     wait_for(lambda: [g for g in http.get("/api/v1/gates").json() if g["gate_id"] == "south" and g["online"]],
              what="gate south online (its status handled: the peer's subscription is in place)")
     assert http.post("/api/v1/cards", json=CARD).status_code == 201
-    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B"}).status_code == 201
+    assert http.post("/api/v1/cards", json={**CARD, "uid": "0B0B0B0B"}).status_code == 201
     first, second = _updates(gate, 2, "two deltas")
     assert (first.rev, second.rev) == (1, 2)
     behind = GateStatus(gate_id="south", online=True, at=datetime.now(timezone.utc), acl_rev=1, checksum=first.checksum)

@@ -97,12 +97,12 @@ def test_revoke_gives_200_revoked_and_cannot_repeat(api):
 def test_list_and_get(api):
     h = api.h("clerk")
     api.post("/api/v1/cards", json=CARD, headers=h)
-    api.post("/api/v1/cards", json={**CARD, "uid": "0B", "card_type": "resident"}, headers=h)
-    api.post("/api/v1/cards/0B/revoke", headers=h)
+    api.post("/api/v1/cards", json={**CARD, "uid": "0B0B0B0B", "card_type": "resident"}, headers=h)
+    api.post("/api/v1/cards/0B0B0B0B/revoke", headers=h)
     cards = api.get("/api/v1/cards", headers=h).json()
-    assert [c["uid"] for c in cards] == ["0A0012AB34", "0B"]
+    assert [c["uid"] for c in cards] == ["0A0012AB34", "0B0B0B0B"]
     revoked = api.get("/api/v1/cards?status=revoked", headers=h).json()
-    assert [c["uid"] for c in revoked] == ["0B"]
+    assert [c["uid"] for c in revoked] == ["0B0B0B0B"]
     assert api.get("/api/v1/cards/0C", headers=h).status_code == 404
     assert api.get("/api/v1/cards/0G", headers=h).json()["field"] == "uid"
 

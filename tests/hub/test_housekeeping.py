@@ -22,15 +22,15 @@ def test_cards_past_their_date_expire_and_the_gates_hear_it(tmp_path) -> None:
     store = Store.open(tmp_path / "hub.db")
     with store.tx() as db:
         acl.ensure_gate(db, "north")
-    _issue(store, "0A01", NOW + timedelta(days=1))
-    _issue(store, "0A02")
+    _issue(store, "0A0A0A01", NOW + timedelta(days=1))
+    _issue(store, "0A0A0A02")
     assert housekeeping.run_once(store, now=NOW)["expired"] == 0
     assert housekeeping.run_once(store, now=NOW + timedelta(days=2))["expired"] == 1
     with store.read() as db:
         status = {r["uid"]: r["status"] for r in db.query("SELECT uid, status FROM cards")}
         listed = {r["uid"]: r["entry"] for r in db.query("SELECT uid, entry FROM acl_state WHERE gate_id = 'north'")}
-    assert status == {"0A01": "expired", "0A02": "active"}
-    assert '"status":"expired"' in listed["0A01"], "the gate's list says expired too"
+    assert status == {"0A0A0A01": "expired", "0A0A0A02": "active"}
+    assert '"status":"expired"' in listed["0A0A0A01"], "the gate's list says expired too"
 
 
 def test_the_acl_log_keeps_the_last_revisions_and_older_gates_get_a_snapshot(tmp_path) -> None:
@@ -38,7 +38,7 @@ def test_the_acl_log_keeps_the_last_revisions_and_older_gates_get_a_snapshot(tmp
     with store.tx() as db:
         acl.ensure_gate(db, "north")
     for i in range(30):
-        _issue(store, f"0B{i:02X}")
+        _issue(store, f"0B0B0B{i:02X}")
     with store.read() as db:
         head, checksum = acl.head(db, "north")
         old = list(db.query("SELECT checksum FROM acl_log WHERE gate_id = 'north' AND rev = 5"))[0]["checksum"]
