@@ -1,6 +1,6 @@
 """The monthly report as files: CSV for anyone's spreadsheet, XLSX for the company's, and a
 printable HTML page for the paper file. All three come from the same MonthlyReport, so they
-cannot disagree."""
+cannot disagree. The month's money ledger (hub.stock.money) likewise as CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hub.stock.money import MoneyReport
 from hub.stock.report import COLUMNS, MonthlyReport
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -24,6 +25,7 @@ HEADINGS = {
     "returned": "Returned to stock",
     "personalised": "Personalised (made)",
     "scrapped": "Scrapped from stock",
+    "adjusted": "Stocktake adjustment",
     "closing": "Closing stock",
     "retired": "Cards in use scrapped",
 }
@@ -65,3 +67,65 @@ def to_html(report: MonthlyReport) -> str:
     return _env.get_template("clerk_stock_report.html").render(
         report=report, columns=COLUMNS, headings=HEADINGS, lines=_lines(report)
     )
+
+
+# --- the money ledger -----------------------------------------------------------------------
+
+MONEY_HEADINGS = {
+    "deposit_taken": "Deposits taken (fen)",
+    "deposit_refunded": "Deposits refunded (fen)",
+    "deposit_forfeited": "Deposits forfeited (fen)",
+    "fee_replacement": "Replacement fees (fen)",
+    "fee_damage": "Damage fees (fen)",
+    "fee_other": "Other fees (fen)",
+}
+LINE_COLUMNS = ("at", "uid", "card_type", "clerk", "move", "kind", "amount_cents", "receipt_no", "related_uid")
+LINE_HEADINGS = ("Time", "Card UID", "Card type", "Clerk", "Move", "Kind", "Amount (fen)", "Receipt no.",
+                 "Related card")
+
+
+def _money_summary(report: MoneyReport) -> list[list]:
+    """The summary block: a line per card type, per clerk, the total, and the deposits held."""
+    out: list[list] = [["Group", "Name", *MONEY_HEADINGS.values()]]
+    for group, sums in (("card type", report.by_card_type), ("clerk", report.by_clerk)):
+        for name, s in sums.items():
+            out.append([group, name, *(getattr(s, k) for k in MONEY_HEADINGS)])
+    out.append(["total", "", *(getattr(report.total, k) for k in MONEY_HEADINGS)])
+    out.append(["deposits held", "at start", report.deposits_held_at_start])
+    out.append(["deposits held", "at end", report.deposits_held_at_end])
+    out.append(["deposits held", "reconciles", "yes" if report.reconciles else "no"])
+    return out
+
+
+def _money_lines(report: MoneyReport) -> list[list]:
+    return [list(LINE_HEADINGS)] + [[ln[c] for c in LINE_COLUMNS] for ln in report.lines]
+
+
+def money_csv(report: MoneyReport) -> str:
+    """Two blocks, the summary then the lines (one per receipt), parted by an empty line."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerows(_money_summary(report))
+    w.writerow([])
+    w.writerows(_money_lines(report))
+    return out.getvalue()
+
+
+def money_xlsx(report: MoneyReport) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"Money {report.month}"
+    ws.append([f"IC card centre money {report.month}", f"times in {report.timezone}", "amounts in fen"])
+    for line in _money_summary(report):
+        ws.append(line)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    ws.column_dimensions["B"].width = 22
+    lines = wb.create_sheet("Lines")
+    for line in _money_lines(report):
+        lines.append(line)
+    for cell in lines[1]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -8,7 +8,12 @@ and a stock count that forgot it cannot both be committed.
 
 Kinds and their sign: ``purchased`` +, ``returned`` + (a taken-back card fit to reuse),
 ``personalised`` - (a blank made into a holder's card), ``scrapped`` - (destroyed out of
-stock), ``retired`` 0 (a card already out of stock destroyed: counted, but not stock).
+stock), ``retired`` 0 (a card already out of stock destroyed: counted, but not stock),
+``adjusted`` + or - (a stocktake's difference a supervisor approved: hub.stock.stocktake).
+
+A card type's stock is kept from its first count onwards: its first delivery, or its first
+stocktake that matched or was approved (``is_counted``). Before that the ledger still
+records the type's moves, but nothing says how many blanks were really in the drawer.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from hub.errors import BadInput
 from protocols.cards import CardStatus as S
 from protocols.cards import CardType
 
-SCHEMA = """
+_LEDGER_TABLE = """
 CREATE TABLE IF NOT EXISTS stock_ledger (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('purchased', 'returned', 'personalised', 'scrapped', 'retired')),
+    kind TEXT NOT NULL CHECK (kind IN ('purchased', 'returned', 'personalised', 'scrapped', 'retired', 'adjusted')),
     card_type TEXT NOT NULL,
     qty INTEGER NOT NULL CHECK (qty > 0),
     delta INTEGER NOT NULL,
@@ -37,7 +42,9 @@ CREATE TABLE IF NOT EXISTS stock_ledger (
     ref TEXT,
     who TEXT NOT NULL,
     move_id INTEGER
-);
+)"""
+
+SCHEMA = _LEDGER_TABLE + """;
 CREATE INDEX IF NOT EXISTS stock_ledger_at ON stock_ledger (at);
 CREATE TRIGGER IF NOT EXISTS stock_ledger_no_update BEFORE UPDATE ON stock_ledger
 BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;
@@ -50,9 +57,49 @@ CREATE TABLE IF NOT EXISTS stock_limits (
     set_by TEXT NOT NULL,
     set_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS stock_counts (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    card_type TEXT NOT NULL,
+    counted INTEGER NOT NULL CHECK (counted >= 0),
+    booked INTEGER NOT NULL,
+    difference INTEGER NOT NULL,
+    who TEXT NOT NULL,
+    note TEXT,
+    state TEXT NOT NULL CHECK (state IN ('matched', 'pending', 'approved', 'refused')),
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_reason TEXT,
+    entry_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS stock_counts_at ON stock_counts (at);
+CREATE TRIGGER IF NOT EXISTS stock_counts_decided_once BEFORE UPDATE ON stock_counts WHEN OLD.state != 'pending'
+BEGIN SELECT RAISE(ABORT, 'a stocktake is decided once'); END;
+CREATE TRIGGER IF NOT EXISTS stock_counts_no_delete BEFORE DELETE ON stock_counts
+BEGIN SELECT RAISE(ABORT, 'stocktakes are kept'); END;
 """
 
 MAX_DELIVERY = 100_000
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """A stock_ledger made before stocktakes refuses kind 'adjusted' in its CHECK: rebuild it
+    once with every row kept (SQLite cannot alter a CHECK in place)."""
+    rows = list(db.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'stock_ledger'"))
+    if not rows or "'adjusted'" in rows[0]["sql"]:
+        return
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE stock_ledger RENAME TO stock_ledger_before_stocktakes")
+        conn.execute(_LEDGER_TABLE)
+        conn.execute("INSERT INTO stock_ledger SELECT * FROM stock_ledger_before_stocktakes")
+        conn.execute("DROP TABLE stock_ledger_before_stocktakes")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.executescript(SCHEMA)  # the index and the append-only triggers went with the old table
 
 
 class Kind(StrEnum):
@@ -61,6 +108,7 @@ class Kind(StrEnum):
     PERSONALISED = "personalised"
     SCRAPPED = "scrapped"
     RETIRED = "retired"
+    ADJUSTED = "adjusted"  # signed: its delta is the approved difference, its qty the size
 
 
 SIGN = {Kind.PURCHASED: 1, Kind.RETURNED: 1, Kind.PERSONALISED: -1, Kind.SCRAPPED: -1, Kind.RETIRED: 0}
@@ -96,8 +144,11 @@ def record(
     move_id: int | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Append one movement; call inside the caller's transaction."""
+    """Append one movement; call inside the caller's transaction (not for adjustments:
+    ``record_adjustment``)."""
     kind = Kind(kind)
+    if kind == Kind.ADJUSTED:
+        raise ValueError("an adjustment is signed: use record_adjustment")
     ctype = card_type_of(card_type)
     if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= MAX_DELIVERY:
         raise BadInput(f"qty must be a whole number from 1 to {MAX_DELIVERY}", field="qty")
@@ -117,6 +168,44 @@ def record(
         }
     )
     return table.last_pk
+
+
+def record_adjustment(
+    db: sqlite_utils.Database, card_type: str, delta: int, who: str, *, reason: str, ref: str, at: datetime | None,
+) -> int:
+    """Append an approved stocktake difference (``delta`` = counted - booked, not zero); call
+    inside the approving transaction."""
+    ctype = card_type_of(card_type)
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_DELIVERY:
+        raise BadInput(f"an adjustment is a whole number from -{MAX_DELIVERY} to {MAX_DELIVERY}, not 0", field="delta")
+    table = db["stock_ledger"]
+    table.insert({"at": utc_iso(at), "kind": Kind.ADJUSTED.value, "card_type": ctype.value, "qty": abs(delta),
+                  "delta": delta, "uid": None, "reason": reason, "ref": ref, "who": who, "move_id": None})
+    return table.last_pk
+
+
+def is_counted(db: sqlite_utils.Database, card_type: str) -> bool:
+    """Whether the hub keeps this card type's stock: from its first delivery, or its first
+    stocktake that matched the books or whose difference a supervisor approved. Before that
+    nobody has said how many blanks of the type are in the drawer, so stock rules that need
+    a blank (hub.cards) cannot hold the clerk to a number; from then on they can."""
+    ctype = card_type_of(card_type).value
+    if list(db.query("SELECT 1 FROM stock_ledger WHERE card_type = ? AND kind IN ('purchased', 'adjusted') LIMIT 1",
+                     [ctype])):
+        return True
+    return bool(list(db.query(
+        "SELECT 1 FROM stock_counts WHERE card_type = ? AND state IN ('matched', 'approved') LIMIT 1", [ctype])))
+
+
+def stock_of(db: sqlite_utils.Database, card_type: str, upto: str | None = None) -> int:
+    """One card type's stock by the books, including entries at ``upto`` itself (a count made
+    at an instant sees the moves booked at that instant)."""
+    ctype = card_type_of(card_type).value
+    sql, args = "SELECT COALESCE(SUM(delta), 0) AS n FROM stock_ledger WHERE card_type = ?", [ctype]
+    if upto is not None:
+        sql += " AND at <= ?"
+        args.append(upto)
+    return list(db.query(sql, args))[0]["n"]
 
 
 def stock_kind(before: S | None, after: S) -> Kind | None:

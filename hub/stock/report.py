@@ -1,5 +1,6 @@
 """The monthly card inventory report: per card type, opening, purchased, returned to stock,
-personalised (made), scrapped and closing; due by the 5th of the next month.
+personalised (made), scrapped, adjusted (approved stocktake differences) and closing; due by
+the 5th of the next month.
 
 Opening and closing are each the sum of the whole ledger up to the month's bounds, and the
 movements are summed within the month, so "balanced" is a real check (the three sums are
@@ -7,11 +8,16 @@ independent queries), not an identity. Month bounds are in the estate's timezone
 
 Filing freezes the numbers as they were sent. Filing the same month again is a correction
 and counts, with late filings, towards the estate's limit of late or wrong reports a year.
+A month that ended before the card centre's first record (its first stock entry or card
+move) is ``before_records``: a fresh install owes no report for the months before it.
+A filed month is closed: nothing may be booked into it, or into a month before it, after
+the fact (``refuse_if_filed``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,7 +47,9 @@ CREATE TABLE IF NOT EXISTS stock_reports (
 DUE_DAY = 5
 #: the estate's limit of late or wrong monthly reports in a year
 MAX_LATE_OR_WRONG_A_YEAR = 2
-COLUMNS = ("card_type", "opening", "purchased", "returned", "personalised", "scrapped", "closing", "retired")
+COLUMNS = ("card_type", "opening", "purchased", "returned", "personalised", "scrapped", "adjusted", "closing",
+           "retired")
+MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 @dataclass
@@ -52,13 +60,16 @@ class Row:
     returned: int = 0
     personalised: int = 0
     scrapped: int = 0
+    #: approved stocktake differences (signed: + cards found, - cards missing)
+    adjusted: int = 0
     closing: int = 0
     #: cards already out of stock (a holder's damaged card) destroyed this month: not stock
     retired: int = 0
 
     @property
     def balanced(self) -> bool:
-        return self.closing == self.opening + self.purchased + self.returned - self.personalised - self.scrapped
+        return self.closing == (self.opening + self.purchased + self.returned - self.personalised - self.scrapped
+                                + self.adjusted)
 
 
 @dataclass
@@ -68,7 +79,7 @@ class MonthlyReport:
     rows: list[Row]
     total: Row
     due: date
-    status: str  # open, due, late, filed, filed_late
+    status: str  # before_records, open, due, late, filed, filed_late
     filed_at: str | None = None
     filed_by: str | None = None
     revision: int = 0
@@ -102,14 +113,18 @@ def zone(name: str) -> ZoneInfo:
         raise BadInput(f"unknown timezone {name!r}", field="tz") from None
 
 
-def parse_month(text: str) -> tuple[int, int]:
+def parse_month(text: str, field: str = "month") -> tuple[int, int]:
+    """``YYYY-MM`` only: ``2026-1`` or ``2026-001`` would be the same month typed two ways."""
     try:
+        if not isinstance(text, str) or not MONTH.fullmatch(text):
+            raise ValueError(text)
         year, month = (int(p) for p in text.split("-"))
         date(year, month, 1)
         if not 2000 <= year <= 2200:
             raise ValueError(year)
     except (ValueError, TypeError):
-        raise BadInput(f"month must be YYYY-MM, not {text!r}", field="month") from None
+        raise BadInput(f"{field} must be YYYY-MM (four-digit year, two-digit month), not {text!r}",
+                       field=field) from None
     return year, month
 
 
@@ -149,6 +164,9 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
         [start, end],
     ):
         moved.setdefault(r["card_type"], {})[r["kind"]] = r["n"]
+    adjusted = {r["card_type"]: r["n"] for r in db.query(
+        "SELECT card_type, SUM(delta) AS n FROM stock_ledger WHERE kind = ? AND at >= ? AND at < ? GROUP BY card_type",
+        [Kind.ADJUSTED.value, start, end])}
     types = [t.value for t in CardType if t.value in opening or t.value in closing or t.value in moved]
     rows: list[Row] = []
     for t in types:
@@ -161,6 +179,7 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
                 returned=m.get(Kind.RETURNED, 0),
                 personalised=m.get(Kind.PERSONALISED, 0),
                 scrapped=m.get(Kind.SCRAPPED, 0),
+                adjusted=adjusted.get(t, 0),
                 closing=closing.get(t, 0),
                 retired=m.get(Kind.RETIRED, 0),
             )
@@ -170,6 +189,7 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
         for c in COLUMNS[1:]:
             setattr(total, c, getattr(total, c) + getattr(r, c))
     problems = [f"{r.card_type}: closing {r.closing} is not opening + purchased + returned - personalised - scrapped"
+                f" + adjusted"
                 for r in rows if not r.balanced]
     problems += [f"{r.card_type}: closing stock is negative ({r.closing}): cards were made that were never delivered"
                  for r in rows if r.closing < 0]
@@ -183,11 +203,41 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
         first = filings[0]
         report.filed_at, report.filed_by, report.revision = last["filed_at"], last["filed_by"], last["revision"]
         report.status = "filed_late" if first["late"] else "filed"
+    elif _before_records(db, end):
+        report.status = "before_records"
     elif today > due:
         report.status = "late"
     elif today >= date(*_next(year, month), 1):
         report.status = "due"
     return report
+
+
+def first_record(db: sqlite_utils.Database) -> str | None:
+    """When the card centre's books begin: its first stock entry or card move, whichever is
+    first (both are kept from install, so a month before this is one the hub never saw)."""
+    rows = list(db.query(
+        "SELECT MIN(at) AS at FROM (SELECT MIN(at) AS at FROM stock_ledger UNION ALL SELECT MIN(at) FROM card_moves)"))
+    return rows[0]["at"] if rows else None
+
+
+def _before_records(db: sqlite_utils.Database, end: str) -> bool:
+    first = first_record(db)
+    return first is None or end <= first
+
+
+def month_of(at: datetime, tz_name: str) -> str:
+    """The estate's month an instant falls in, as YYYY-MM."""
+    return at.astimezone(zone(tz_name)).strftime("%Y-%m")
+
+
+def refuse_if_filed(db: sqlite_utils.Database, at: datetime, tz_name: str) -> None:
+    """Refuse to book anything at ``at`` when its month, or a later one, has been filed: the
+    filed numbers (a later month's opening included) would no longer be true."""
+    month = month_of(at, tz_name)
+    rows = list(db.query("SELECT MIN(month) AS m FROM stock_reports WHERE month >= ?", [month]))
+    if rows and rows[0]["m"]:
+        raise RuleViolation(
+            f"{rows[0]['m']} has been filed; nothing can be booked in {month} any more", rule="month_filed", field="at")
 
 
 def file_report(
