@@ -7,6 +7,14 @@ card instead. Scrapped cards are destroyed, so they are final too.
 
 A refusal names its rule: ``lost_card_final`` and ``scrapped_card_final`` for the final
 states, otherwise ``<move>_from_<status>`` (``resume_from_active``).
+
+Final means no move takes the card to another status. The deposit of a lost or scrapped
+card may still be settled (``forfeit_deposit``; a refund, once the card was taken back, in
+hub.cards.moves): those moves leave the status as it is.
+
+The rules that keep the books true (stock, a drawer card's type, deposits, receipts) are
+beside this table in hub.cards.books; the rules a card type asks of its holder in
+hub.cards.rules.
 """
 
 from __future__ import annotations
@@ -26,11 +34,13 @@ class Move(StrEnum):
     REVOKE = "revoke"
     RETURN = "return"  # taken back from the holder (the deposit may be refunded)
     REFUND_DEPOSIT = "refund_deposit"  # the deposit of a card already taken back
+    FORFEIT_DEPOSIT = "forfeit_deposit"  # a supervisor keeps the deposit (a lost card, a card kept back)
     RESTOCK = "restock"  # a returned card in good order goes back into the drawer
     DAMAGE = "damage"  # a holder's broken card taken back and destroyed
     SCRAP = "scrap"  # a card not in use destroyed (misprint, faulty, worn)
     EXPIRE = "expire"
     RENEW = "renew"  # a new validity end for a card that is still the holder's
+    TRANSFER = "transfer"  # a card in the drawer moved to another type's stock (supervisor)
 
 
 #: words for messages ("a card that is lost cannot be resumed")
@@ -43,11 +53,13 @@ _DONE = {
     Move.REVOKE: "revoked",
     Move.RETURN: "returned",
     Move.REFUND_DEPOSIT: "refunded",
+    Move.FORFEIT_DEPOSIT: "settled by forfeiting its deposit",
     Move.RESTOCK: "put back in stock",
     Move.DAMAGE: "taken back as damaged",
     Move.SCRAP: "scrapped",
     Move.EXPIRE: "expired",
     Move.RENEW: "renewed",
+    Move.TRANSFER: "transferred to another card type's stock",
 }
 
 _MOVES: dict[Move, dict[S, S]] = {
@@ -59,11 +71,13 @@ _MOVES: dict[Move, dict[S, S]] = {
     Move.REVOKE: {S.ACTIVE: S.REVOKED, S.SUSPENDED: S.REVOKED},
     Move.RETURN: {S.ACTIVE: S.RETURNED, S.SUSPENDED: S.RETURNED, S.EXPIRED: S.RETURNED, S.REVOKED: S.RETURNED},
     Move.REFUND_DEPOSIT: {S.RETURNED: S.RETURNED},
+    Move.FORFEIT_DEPOSIT: {S.RETURNED: S.RETURNED, S.LOST: S.LOST, S.SCRAPPED: S.SCRAPPED},
     Move.RESTOCK: {S.RETURNED: S.IN_STOCK},
     Move.DAMAGE: {S.ACTIVE: S.SCRAPPED, S.SUSPENDED: S.SCRAPPED, S.EXPIRED: S.SCRAPPED, S.REVOKED: S.SCRAPPED},
     Move.SCRAP: {S.IN_STOCK: S.SCRAPPED, S.PERSONALISED: S.SCRAPPED, S.RETURNED: S.SCRAPPED},
     Move.EXPIRE: {S.ACTIVE: S.EXPIRED, S.SUSPENDED: S.EXPIRED},
     Move.RENEW: {S.ACTIVE: S.ACTIVE, S.EXPIRED: S.ACTIVE},
+    Move.TRANSFER: {S.IN_STOCK: S.IN_STOCK},
 }
 
 #: states no move leaves, with the rule that says so

@@ -38,17 +38,26 @@ CREATE INDEX IF NOT EXISTS cards_unit ON cards (holder_unit);
 
 
 class Holder(BaseModel):
+    """Who holds the card, as printed on it and filed."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    unit: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200, description="The holder's name as on their ID document "
+                      "(with person_id: the person's name in the register).")
+    unit: str = Field(min_length=1, max_length=64, description="The unit the card belongs to, building-floor-room "
+                      "(A-12-03); with person_id: the person's own unit.")
 
 
 class Deposit(BaseModel):
+    """The deposit taken when the card is handed over (tenant, temporary and renovation
+    worker cards); paid back against this receipt when the card comes back."""
+
     model_config = ConfigDict(extra="forbid")
 
-    amount_cents: int = Field(gt=0)
-    receipt_no: str = Field(min_length=1, max_length=64)
+    amount_cents: int = Field(gt=0, description="The deposit in fen (1/100 yuan), above 0.")
+    receipt_no: str = Field(min_length=1, max_length=64, description="The number of the receipt given for this "
+                            "deposit: unique (one receipt, one deposit); the refund (refund_deposit, or return with "
+                            "refund) asks for it.")
 
 
 class IssueCard(Particulars):
@@ -57,17 +66,32 @@ class IssueCard(Particulars):
 
     model_config = ConfigDict(extra="forbid")
 
-    uid: str
-    card_type: CardType
-    holder: Holder
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
-    person_id: int | None = None
-    deposit: Deposit | None = None
-    company_letter_ref: str | None = Field(default=None, max_length=128)
-    applicant: Literal["holder", "owner", "agent"] | None = None
-    authorisation_ref: str | None = Field(default=None, max_length=128)
-    reason: str | None = Field(default=None, max_length=500)
+    uid: str = Field(description="The card's UID as its reader gives it: hex; lower case and separators are "
+                     "normalised to upper-case hex. A blank new to the hub, or a card of the same type in the drawer.")
+    card_type: CardType = Field(description="The kind of pass: owner, resident (the owner's family), tenant, "
+                                "domestic_helper, temporary, renovation_worker or staff. With person_id it must be "
+                                "one the person's role may hold.")
+    holder: Holder = Field(description="Who holds the card.")
+    valid_from: AwareDatetime | None = Field(default=None, description="When the card starts to open gates "
+                                             "(ISO 8601 with offset); null: at once.")
+    valid_until: AwareDatetime | None = Field(default=None, description="When the card stops opening gates "
+                                              "(ISO 8601 with offset); null: no end. Required for tenant, "
+                                              "temporary and renovation worker cards.")
+    person_id: int | None = Field(default=None, description="The holder in the people register. Given: the card "
+                                  "type must fit the person's role, holder name and unit must be the person's own, "
+                                  "and the tenancy, police registration, permit and employing household come from "
+                                  "their record.")
+    deposit: Deposit | None = Field(default=None, description="The deposit taken now: required for tenant, "
+                                    "temporary and renovation worker cards, refused for the others.")
+    company_letter_ref: str | None = Field(default=None, max_length=128, description="The reference of the "
+                                           "company's letter: required when the unit is company-owned.")
+    applicant: Literal["holder", "owner", "agent"] | None = Field(
+        default=None, description="Who applies: the holder, the unit's owner, or an agent (who needs "
+                                  "authorisation_ref).")
+    authorisation_ref: str | None = Field(default=None, max_length=128, description="The reference of the "
+                                          "owner's written authorisation, when an agent applies.")
+    reason: str | None = Field(default=None, max_length=500, description="A note on the issue, kept on the "
+                               "move and in the audit log. Optional.")
 
     @field_validator("uid", mode="before")
     @classmethod
@@ -86,7 +110,8 @@ class RevokeCard(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, description="Why the card is revoked, kept on the "
+                               "move and in the audit log. Optional.")
 
 
 class HolderOut(BaseModel):

@@ -8,9 +8,12 @@ card, appends a ``card_moves`` row (who, when, why, money), the stock ledger ent
 implies (hub.stock.ledger.on_card_move), the audit row, and calls
 hub.gates.acl.card_changed so the gates hear of it. A refusal changes nothing.
 
-Money is in whole cents (fen). A deposit is paid against one issue of one card and comes
-back once, against that card and its receipt number; when a lost or damaged card is
-replaced, its deposit moves to the replacement instead of being refunded.
+Money is in whole cents (fen). A deposit is paid against one issue of one card and is
+settled once, against that card and its receipt number: refunded once the card is taken
+back (whatever happens to the card after that), forfeited by a supervisor with a reason, or,
+when a lost or damaged card is replaced, moved to the replacement. The rules that keep the
+books true (a blank in stock, a drawer card's type, a deposit settled before the card goes
+back into stock, one receipt per deposit) are in hub.cards.books.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import sqlite_utils
 
 from hub import audit
 from hub.access import service as access
-from hub.cards import rules
+from hub.cards import books, printed, rules
 from hub.cards.lifecycle import HELD, Move, next_status
 from hub.db import Store
 from hub.errors import BadInput, Conflict, NotFound, RuleViolation
@@ -65,13 +68,25 @@ CREATE TABLE IF NOT EXISTS card_deposits (
     paid_move_id INTEGER NOT NULL UNIQUE,
     refunded_at TEXT,
     refund_move_id INTEGER UNIQUE,
-    transferred_to TEXT
+    transferred_to TEXT,
+    forfeited_at TEXT,
+    forfeit_move_id INTEGER UNIQUE
 );
 CREATE INDEX IF NOT EXISTS card_deposits_uid ON card_deposits (uid);
+CREATE INDEX IF NOT EXISTS card_deposits_receipt ON card_deposits (receipt_no);
 """
 
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Columns a card_deposits table made before deposits could be forfeited lacks."""
+    columns = db["card_deposits"].columns_dict
+    if "forfeited_at" not in columns:
+        db.conn.execute("ALTER TABLE card_deposits ADD COLUMN forfeited_at TEXT")
+    if "forfeit_move_id" not in columns:
+        db.conn.execute("ALTER TABLE card_deposits ADD COLUMN forfeit_move_id INTEGER")
+
 #: moves whose reason the clerk must state (a refusal names rule ``reason_required``)
-NEEDS_REASON = {Move.SUSPEND, Move.REPORT_LOST, Move.DAMAGE, Move.SCRAP}
+NEEDS_REASON = {Move.SUSPEND, Move.REPORT_LOST, Move.DAMAGE, Move.SCRAP, Move.FORFEIT_DEPOSIT, Move.TRANSFER}
 
 
 @dataclass(frozen=True)
@@ -125,8 +140,11 @@ def record_move(
 ) -> int:
     """The move's row, its stock entry and its audit row; inside the caller's transaction.
 
-    Also for hub.cards.service: call it after writing the card in issue and revoke.
+    Also for hub.cards.service: call it after writing the card in issue and revoke. The
+    stock entry is booked as hub.cards.books.stock_entry_wanted says (which refuses a move
+    that would take a counted type's stock below zero, before anything is written).
     """
+    book = books.stock_entry_wanted(db, uid, card_type, before, after, utc_iso(at))
     table = db["card_moves"]
     table.insert(
         {
@@ -144,7 +162,8 @@ def record_move(
         }
     )
     move_id = table.last_pk
-    ledger.on_card_move(db, before, after, card_type, uid, who, reason=reason, move_id=move_id, at=at)
+    if book:
+        ledger.on_card_move(db, before, after, card_type, uid, who, reason=reason, move_id=move_id, at=at)
     audit.record(
         db, who, Move(move).value, "card", uid, reason,
         from_status=before.value if before is not None else None, to_status=S(after).value,
@@ -167,6 +186,10 @@ def _set_status(db: sqlite_utils.Database, uid: str, status: S, at: datetime | N
 
 
 def _open_deposit(db: sqlite_utils.Database, uid: str) -> dict[str, Any] | None:
+    """The card's deposit still open, else its latest (to show what became of it)."""
+    dep = books.open_deposit(db, uid)
+    if dep is not None:
+        return dep
     rows = list(db.query("SELECT * FROM card_deposits WHERE uid = ? ORDER BY id DESC LIMIT 1", [uid]))
     return rows[0] if rows else None
 
@@ -179,6 +202,8 @@ def _simple(store: Store, who: str, uid: str, move: Move, reason: str | None, at
         card = _need_card(db, uid)
         before = S(card["status"])
         after = next_status(before, move)
+        if move == Move.RESTOCK:
+            books.check_deposit_settled(db, uid)
         _set_status(db, uid, after, at, **fields)
         move_id = record_move(db, uid, move, before, after, who, card["card_type"], reason=text, at=at, **fields)
     return MoveResult(uid, move.value, before.value, after.value, move_id)
@@ -211,6 +236,7 @@ def _write_issued(
         raise Conflict(f"card {uid} is already active", rule="card_already_active", field="uid")
     before = S(existing["status"]) if existing is not None else None
     after = next_status(before or S.IN_STOCK, Move.ISSUE)
+    books.check_same_type(existing, card_type)
     now = utc_iso(at)
     row = {
         "uid": uid,
@@ -276,10 +302,12 @@ def personalise_card(store: Store, who: str, request: dict[str, Any], at: dateti
     request = _clean_request(request)
     uid = request["uid"]
     with store.tx() as db:
+        printed.check_new_uid(db, uid)  # lengths real cards have; no printed number as a UID
         rules.check_issue(db, request, now=at, taking_deposit=False)
         existing = _card(db, uid)
         before = S(existing["status"]) if existing is not None else None
         after = next_status(before or S.IN_STOCK, Move.PERSONALISE)
+        books.check_same_type(existing, request["card_type"])
         now = utc_iso(at)
         row = {"uid": uid, "status": after.value, "card_type": request["card_type"],
                "holder_name": request["holder"]["name"], "holder_unit": request["holder"]["unit"],
@@ -299,6 +327,7 @@ def issue_card(store: Store, who: str, request: dict[str, Any], at: datetime | N
     holder {name, unit}, valid_from, valid_until and the per-type keys)."""
     request = _clean_request(request)
     with store.tx() as db:
+        printed.check_new_uid(db, request["uid"])  # lengths real cards have; no printed number as a UID
         rules.check_issue(db, request, now=at)
         uid = request["uid"]
         before, after = _write_issued(
@@ -352,36 +381,47 @@ def renew(store: Store, who: str, uid: str, valid_until: Any, reason: str | None
     return _simple(store, who, uid, Move.RENEW, reason, at, valid_until=until)
 
 
-def refund_deposit(store: Store, who: str, uid: str, receipt_no: str, reason: str | None = None,
-                   at: datetime | None = None) -> MoveResult:
-    """The deposit of a card already taken back, against its receipt, once."""
+def _settle(store: Store, who: str, uid: str, move: Move, receipt_no: str | None, reason: str | None,
+            at: datetime | None) -> MoveResult:
+    """Refund or forfeit the deposit whose receipt is ``receipt_no``: one move that leaves the
+    card's status as it is. A deposit whose holding has ended (the card was taken back, or
+    for a forfeit also reported lost) is settled whatever the card's state since; otherwise
+    the lifecycle decides (a card still held: ``refund_deposit_from_active``)."""
     uid = canonical(uid)
+    text = _reason(move, reason)
+    ended_by = books.TAKEN_BACK if move == Move.REFUND_DEPOSIT else books.HOLDING_ENDED
     with store.tx() as db:
         card = _need_card(db, uid)
         before = S(card["status"])
-        after = next_status(before, Move.REFUND_DEPOSIT)
-        amount = _take_refund(db, uid, receipt_no)
-        move_id = record_move(db, uid, Move.REFUND_DEPOSIT, before, after, who, card["card_type"],
-                              reason=(reason or "").strip() or None, amount_cents=-amount,
-                              receipt_no=receipt_no.strip(), at=at)
-        db["card_deposits"].update(_open_deposit(db, uid)["id"], {"refunded_at": utc_iso(at), "refund_move_id": move_id})
-    return MoveResult(uid, Move.REFUND_DEPOSIT.value, before.value, after.value, move_id, amount_cents=-amount)
+        if not books.deposits(db, uid):
+            next_status(before, move)  # a move the card's state forbids anyway is refused by that rule
+        dep = books.deposit_to_settle(db, uid, receipt_no)
+        if not books.holding_ended(db, uid, dep, ended_by):
+            next_status(before, move)
+        amount = dep["amount_cents"]
+        move_id = record_move(db, uid, move, before, before, who, card["card_type"], reason=text,
+                              amount_cents=-amount if move == Move.REFUND_DEPOSIT else None,
+                              receipt_no=dep["receipt_no"], at=at, deposit_cents=amount)
+        done = ({"refunded_at": utc_iso(at), "refund_move_id": move_id} if move == Move.REFUND_DEPOSIT
+                else {"forfeited_at": utc_iso(at), "forfeit_move_id": move_id})
+        db["card_deposits"].update(dep["id"], done)
+    return MoveResult(uid, move.value, before.value, before.value, move_id,
+                      amount_cents=-amount if move == Move.REFUND_DEPOSIT else None)
 
 
-def _take_refund(db: sqlite_utils.Database, uid: str, receipt_no: str | None) -> int:
-    """The deposit to pay back, or the rule that forbids it. Writes nothing."""
-    dep = _open_deposit(db, uid)
-    if dep is None:
-        raise RuleViolation(f"no deposit was taken for card {uid}", rule="no_deposit")
-    if dep["transferred_to"]:
-        raise RuleViolation(f"the deposit of card {uid} moved to its replacement {dep['transferred_to']}",
-                            rule="deposit_transferred")
-    if dep["refunded_at"]:
-        raise RuleViolation(f"the deposit of card {uid} was refunded on {dep['refunded_at']}",
-                            rule="deposit_already_refunded")
-    if (receipt_no or "").strip() != dep["receipt_no"]:
-        raise RuleViolation("the receipt does not match the deposit paid for this card", rule="deposit_receipt_mismatch")
-    return dep["amount_cents"]
+def refund_deposit(store: Store, who: str, uid: str, receipt_no: str, reason: str | None = None,
+                   at: datetime | None = None) -> MoveResult:
+    """The deposit of a card already taken back, against its receipt, once; also after the
+    card was scrapped (or, on an older database, put back and reissued)."""
+    return _settle(store, who, uid, Move.REFUND_DEPOSIT, receipt_no, reason, at)
+
+
+def forfeit_deposit(store: Store, who: str, uid: str, receipt_no: str, reason: str | None,
+                    at: datetime | None = None) -> MoveResult:
+    """The deposit kept by the estate (a lost card never brought back; a card kept back):
+    a supervisor's move (the API says who may), with a reason. The money stays; nothing is
+    paid out, so the move's amount is empty and ``deposit_cents`` in its detail says how much."""
+    return _settle(store, who, uid, Move.FORFEIT_DEPOSIT, receipt_no, reason, at)
 
 
 def return_card(store: Store, who: str, uid: str, *, refund: bool = False, receipt_no: str | None = None,
@@ -393,14 +433,15 @@ def return_card(store: Store, who: str, uid: str, *, refund: bool = False, recei
         card = _need_card(db, uid)
         before = S(card["status"])
         after = next_status(before, Move.RETURN)
-        amount = _take_refund(db, uid, receipt_no) if refund else None
+        dep = books.deposit_to_settle(db, uid, receipt_no) if refund else None
+        amount = dep["amount_cents"] if dep else None
         _set_status(db, uid, after, at)
         move_id = record_move(db, uid, Move.RETURN, before, after, who, card["card_type"],
                               reason=(reason or "").strip() or None,
                               amount_cents=-amount if amount else None,
-                              receipt_no=receipt_no.strip() if refund and receipt_no else None, at=at)
-        if amount:
-            db["card_deposits"].update(_open_deposit(db, uid)["id"], {"refunded_at": utc_iso(at), "refund_move_id": move_id})
+                              receipt_no=dep["receipt_no"] if dep else None, at=at)
+        if dep:
+            db["card_deposits"].update(dep["id"], {"refunded_at": utc_iso(at), "refund_move_id": move_id})
     return MoveResult(uid, Move.RETURN.value, before.value, after.value, move_id, amount_cents=-amount if amount else None)
 
 
@@ -416,6 +457,8 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
     if fee_cents and not (receipt_no or "").strip():
         raise BadInput("a fee needs its receipt number", field="receipt_no", rule="receipt_required")
     with store.tx() as db:
+        if new is not None:
+            printed.check_new_uid(db, new)  # lengths real cards have; no printed number as a UID
         card = _need_card(db, uid)
         before = S(card["status"])
         after = next_status(before, move)
@@ -423,6 +466,8 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
             raise RuleViolation(f"a {before.value} card is not the holder's to replace", rule="replace_not_held")
         if new is not None and not card["holder_name"]:
             raise RuleViolation(f"card {uid} has no holder to give a replacement", rule="replace_no_holder")
+        if new is not None:
+            _refuse_expired_replacement(card, at)
         _set_status(db, uid, after, at)
         move_id = record_move(db, uid, move, before, after, who, card["card_type"], reason=text,
                               amount_cents=fee_cents or None, receipt_no=(receipt_no or "").strip() or None,
@@ -433,14 +478,63 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
             access.copy_card_levels(db, who, uid, new)  # the replacement opens where the old card did
             record_move(db, new, Move.ISSUE, nb, na, who, card["card_type"], reason=f"replaces {uid}",
                         related_uid=uid, at=at, holder=holder)
-            dep = _open_deposit(db, uid)
-            if dep and not dep["refunded_at"] and not dep["transferred_to"]:
+            dep = books.open_deposit(db, uid)
+            if dep is not None:
                 db["card_deposits"].update(dep["id"], {"transferred_to": new})
                 db["card_deposits"].insert({"uid": new, "amount_cents": dep["amount_cents"],
                                             "receipt_no": dep["receipt_no"], "paid_at": dep["paid_at"],
                                             "paid_move_id": move_id})
     return MoveResult(uid, move.value, before.value, after.value, move_id, amount_cents=fee_cents or None,
                       replacement_uid=new)
+
+
+def transfer(store: Store, who: str, uid: str, card_type: str, reason: str | None,
+             at: datetime | None = None) -> MoveResult:
+    """A card in the drawer moved to another card type's stock (a supervisor's move: the API
+    says who may; the reason is required): booked on both types in the stock ledger, one
+    entry out of the old type's stock and one into the new type's (``adjusted`` entries whose
+    ref is ``transfer <uid> move <id>``). A side whose type is not counted yet books nothing,
+    like every move of an uncounted type; so does the old side if the card was never in its
+    books."""
+    uid = canonical(uid)
+    text = _reason(Move.TRANSFER, reason)
+    target = ledger.card_type_of(card_type).value
+    when = utc_iso(at)
+    with store.tx() as db:
+        card = _need_card(db, uid)
+        before = S(card["status"])
+        after = next_status(before, Move.TRANSFER)
+        source = card["card_type"]
+        if source == target:
+            raise RuleViolation(f"card {uid} is {target} stock already", rule="transfer_to_same_type")
+        out = bool(source) and ledger.is_counted(db, source) and books.drawer_card_in_books(db, uid, source)
+        if out:
+            books.check_card_in_stock(db, uid, source, when)
+        into = ledger.is_counted(db, target)
+        db["cards"].update(uid, {"card_type": target, "updated_at": when})
+        acl.card_changed(db, uid)
+        move_id = record_move(db, uid, Move.TRANSFER, before, after, who, target, reason=text, at=at,
+                              from_type=source, to_type=target)
+        ref = books.transfer_ref(uid, move_id)
+        if out:
+            ledger.record_adjustment(db, source, -1, who, reason=text, ref=ref, at=at)
+        if into:
+            ledger.record_adjustment(db, target, 1, who, reason=text, ref=ref, at=at)
+    return MoveResult(uid, Move.TRANSFER.value, before.value, after.value, move_id)
+
+
+def _refuse_expired_replacement(card: dict[str, Any], at: datetime | None) -> None:
+    """An expired card is not replaced: the replacement would be handed over not working (its
+    validity is the old card's), for a fee. The clerk expects a card that opens the gates, so
+    the move is refused and says what to do instead: report the card lost or damaged without
+    a replacement, then issue a new card, which checks the card type's rules (tenancy, permit)
+    again and gives it a new validity."""
+    now = at or datetime.now(timezone.utc)
+    ended = card["valid_until"] is not None and datetime.fromisoformat(card["valid_until"]) <= now
+    if card["status"] == S.EXPIRED.value or ended:
+        raise RuleViolation(
+            f"card {card['uid']} has expired: a replacement would not open any gate. Report it without a "
+            "replacement, then issue a new card (its rules are checked again)", rule="replace_expired_card")
 
 
 def report_lost(store: Store, who: str, uid: str, reason: str | None, *, replacement_uid: str | None = None,

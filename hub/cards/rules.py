@@ -22,6 +22,13 @@ as a dict. Besides the public API's keys (``uid``, ``card_type``, ``holder`` {na
 Unit and household checks apply once the estate has a units register (hub.people): an
 empty register cannot tell a wrong unit from a right one. Each refusal is a RuleViolation
 whose ``rule`` names it.
+
+With a ``person_id`` the card is that person's: the card type must be one their role in the
+register may hold (``card_type_not_for_person``: an owner card for a tenant, a tenant card
+for a domestic helper), the holder's name and unit are the person's own
+(``holder_differs_from_person``), and a particular given in the request must agree with the
+one on the person's record (``particulars_differ_from_person``): the register is the one
+place a tenancy or a permit is kept.
 """
 
 from __future__ import annotations
@@ -40,12 +47,36 @@ class Particulars(BaseModel):
     """What the card types' rules ask of a holder, kept on the person in the register and
     given (or filled from the person) when a card is issued."""
 
-    tenancy_start: date | None = None
-    tenancy_end: date | None = None
-    police_registration_no: str | None = Field(default=None, max_length=64)
-    employer_unit: str | None = Field(default=None, max_length=64)
-    permit_no: str | None = Field(default=None, max_length=64)
-    permit_until: date | None = None
+    tenancy_start: date | None = Field(
+        default=None, description="Tenant cards: the first day of the tenancy (YYYY-MM-DD).")
+    tenancy_end: date | None = Field(
+        default=None, description="Tenant cards: the last day of the tenancy (YYYY-MM-DD); required for a "
+                                  "tenant card, which may not outlast it.")
+    police_registration_no: str | None = Field(
+        default=None, max_length=64, description="Tenant cards: the number of the tenant's registration at the "
+                                                 "police station; required before a tenant card is issued.")
+    employer_unit: str | None = Field(
+        default=None, max_length=64, description="Domestic helper cards: the unit of the employing household "
+                                                 "(default: the holder's unit).")
+    permit_no: str | None = Field(
+        default=None, max_length=64, description="Renovation worker cards: the renovation permit's number; "
+                                                 "required (worker passes only with the permit, never before).")
+    permit_until: date | None = Field(
+        default=None, description="Renovation worker cards: the permit's last day (YYYY-MM-DD); required, and "
+                                  "the card may not outlast it.")
+
+
+#: the card types a person of each role in the register may hold; types not named here
+#: (temporary, staff) are not tied to a role
+TYPES_FOR_ROLE: dict[str, frozenset[CardType]] = {
+    "owner": frozenset({CardType.OWNER}),
+    "family": frozenset({CardType.RESIDENT}),
+    "tenant": frozenset({CardType.TENANT}),
+    "domestic_helper": frozenset({CardType.DOMESTIC_HELPER}),
+    "renovation_worker": frozenset({CardType.RENOVATION_WORKER}),
+    "visitor": frozenset(),
+}
+ROLE_BOUND_TYPES = frozenset().union(*TYPES_FOR_ROLE.values())
 
 REQUEST_KEYS = (
     "person_id", "tenancy_start", "tenancy_end", "police_registration_no", "employer_unit",
@@ -93,23 +124,48 @@ def _has_table(db: sqlite_utils.Database, name: str) -> bool:
     return db[name].exists()
 
 
+def _same_name(a: Any, b: Any) -> bool:
+    return " ".join(str(a or "").split()).casefold() == " ".join(str(b or "").split()).casefold()
+
+
 def _from_person(db: sqlite_utils.Database, req: dict[str, Any]) -> dict[str, Any]:
-    """The request with the keys it lacks filled from the holder's register record."""
+    """The request with the keys it lacks filled from the holder's register record, after
+    checking that the card is one this person may hold, as themselves."""
     pid = req.get("person_id")
-    if pid in (None, "") or not _has_table(db, "people"):
+    if pid in (None, ""):
         return req
+    if not _has_table(db, "people"):
+        _refuse("unknown_person", f"no person {pid} in the register")
     rows = list(db.query(
         "SELECT p.*, h.unit_code AS employer_unit_code FROM people p "
         "LEFT JOIN households h ON h.id = p.employer_household_id WHERE p.id = ?", [pid]))
     if not rows:
         _refuse("unknown_person", f"no person {pid} in the register")
     p = rows[0]
+    ctype = CardType(req.get("card_type"))
+    if ctype in ROLE_BOUND_TYPES and ctype not in TYPES_FOR_ROLE.get(p["role"], frozenset()):
+        _refuse("card_type_not_for_person",
+                f"{p['name']} is registered as {p['role'].replace('_', ' ')}: a {ctype.value.replace('_', ' ')} "
+                "card is not for them")
+    holder = req.get("holder") or {}
+    if not _same_name(holder.get("name"), p["name"]):
+        _refuse("holder_differs_from_person",
+                f"the holder's name {holder.get('name')!r} is not the name of person {pid} ({p['name']!r})")
+    if p.get("unit_code") and str(holder.get("unit") or "").strip().upper() != p["unit_code"]:
+        _refuse("holder_differs_from_person",
+                f"the holder's unit {holder.get('unit')!r} is not the unit of person {pid} ({p['unit_code']})")
     filled = dict(req)
-    for key in ("tenancy_start", "tenancy_end", "police_registration_no", "permit_no", "permit_until"):
-        if filled.get(key) in (None, "") and p.get(key):
-            filled[key] = p[key]
-    if filled.get("employer_unit") in (None, "") and p.get("employer_unit_code"):
-        filled["employer_unit"] = p["employer_unit_code"]
+    keys = {"tenancy_start": "tenancy_start", "tenancy_end": "tenancy_end",
+            "police_registration_no": "police_registration_no", "permit_no": "permit_no",
+            "permit_until": "permit_until", "employer_unit": "employer_unit_code"}
+    for key, column in keys.items():
+        given, recorded = filled.get(key), p.get(column)
+        if given in (None, ""):
+            if recorded:
+                filled[key] = recorded
+        elif recorded and str(given).strip().upper()[:64] != str(recorded).strip().upper()[:64]:
+            _refuse("particulars_differ_from_person",
+                    f"{key} {given!s} is not what person {pid}'s record says ({recorded}): correct the record first")
     return filled
 
 
@@ -147,11 +203,13 @@ def check_issue(
     # the UID: a lost or scrapped card never comes back (hub.cards.lifecycle says which)
     uid = req.get("uid")
     if uid and _has_table(db, "cards"):
-        rows = list(db.query("SELECT status FROM cards WHERE uid = ?", [uid]))
+        rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
         if rows and rows[0]["status"] != CardStatus.ACTIVE.value:  # active: the caller's conflict
+            from hub.cards.books import check_same_type
             from hub.cards.lifecycle import Move, next_status
 
             next_status(CardStatus(rows[0]["status"]), Move.ISSUE)
+            check_same_type(rows[0], ctype.value)  # a drawer card is stock of its type
 
     valid_from = _instant(req.get("valid_from"), "valid_from")
     valid_until = _instant(req.get("valid_until"), "valid_until")
@@ -223,5 +281,8 @@ def check_issue(
             raise BadInput("deposit.amount_cents must be a whole number of cents above 0", field="deposit.amount_cents")
         if not str(deposit.get("receipt_no") or "").strip():
             _refuse("deposit_receipt_required", "the deposit's receipt number is required: the refund is made against it")
+        from hub.cards.books import check_receipt_free
+
+        check_receipt_free(db, str(deposit["receipt_no"]))
     elif deposit:
         _refuse("deposit_not_taken", f"a {ctype.value} card takes no deposit")

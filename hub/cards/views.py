@@ -1,4 +1,9 @@
-"""HTTP routes for cards: issue, revoke, list, one card."""
+"""HTTP routes for cards: issue, revoke, list, one card.
+
+``POST /api/v1/cards`` is the one issue endpoint (the public contract); ``POST
+/api/v1/cards/issue`` is an exact alias of it (same body, same answer: the card), kept for
+clients written against it and left out of the schema.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,14 @@ _staff = require(Role.CLERK, Role.SUPERVISOR)
 
 @router.post("", status_code=201, response_model=Card)
 def issue_card(request: Request, body: IssueCard, who: Principal = Depends(_staff)) -> Card:
+    """Issue a card: the one issue endpoint (a blank from stock, a card from the drawer, or a
+    personalised card handed over), answered with the card."""
     return service.issue(request.app.state.store, who.who, body)
+
+
+# the clerk's older issue path: the same endpoint, the same answer, kept out of the schema
+router.add_api_route("/issue", issue_card, methods=["POST"], status_code=201, response_model=Card,
+                     include_in_schema=False)
 
 
 @router.post("/{uid}/revoke", response_model=Card)

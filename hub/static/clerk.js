@@ -236,8 +236,8 @@ async function issueCard(event) {
     body.deposit = { amount_cents: Number($("issue-deposit").value), receipt_no: $("issue-receipt").value };
   }
   try {
-    const r = await api("POST", "/api/v1/cards/issue", body);
-    say(`Card ${r.uid} issued: ${r.to_status}.`);
+    const r = await api("POST", "/api/v1/cards", body);
+    say(`Card ${r.uid} issued: ${r.status}.`);
     $("issue-form").reset();
     showTypeFields();
     await loadStock();

@@ -48,32 +48,32 @@ def test_no_token_401_wrong_role_403(api):
     assert api("GET", "/api/v1/stock/levels", role=None).status_code == 401
     assert api("GET", "/api/v1/stock/levels", role="guard").status_code == 403
     assert api("GET", "/api/v1/stock/levels", role="clerk").status_code == 200
-    assert api("POST", "/api/v1/cards/issue", role="guard", json=tenant_body("AA01")).status_code == 403
+    assert api("POST", "/api/v1/cards/issue", role="guard", json=tenant_body("CAFEAA01")).status_code == 403
 
 
 def test_issue_lost_replace_and_refusals_over_http(api):
-    r = api("POST", "/api/v1/cards/issue", json=tenant_body("aa:01"))
+    r = api("POST", "/api/v1/cards/issue", json=tenant_body("ca:fe:aa:01"))
     assert r.status_code == 201, r.text
-    assert r.json()["to_status"] == "active" and r.json()["uid"] == "AA01"
-    body = tenant_body("AA02")
+    assert r.json()["status"] == "active" and r.json()["uid"] == "CAFEAA01"  # the same answer as POST /cards
+    body = tenant_body("CAFEAA02")
     del body["tenancy_end"]
     r = api("POST", "/api/v1/cards/issue", json=body)
     assert r.status_code == 422 and r.json()["error"] == "tenancy_end_required"
-    r = api("POST", "/api/v1/cards/issue", json={**tenant_body("AA02"), "colour": "red"})
+    r = api("POST", "/api/v1/cards/issue", json={**tenant_body("CAFEAA02"), "colour": "red"})
     assert r.status_code == 422 and r.json()["field"] == "colour"
-    r = api("POST", "/api/v1/cards/AA01/lost", json={"reason": "lost in the park", "replacement_uid": "AA03"})
-    assert r.status_code == 200 and r.json()["replacement_uid"] == "AA03"
-    r = api("POST", "/api/v1/cards/AA01/resume", json={})
+    r = api("POST", "/api/v1/cards/CAFEAA01/lost", json={"reason": "lost in the park", "replacement_uid": "CAFEAA03"})
+    assert r.status_code == 200 and r.json()["replacement_uid"] == "CAFEAA03"
+    r = api("POST", "/api/v1/cards/CAFEAA01/resume", json={})
     assert r.status_code == 422 and r.json()["error"] == "lost_card_final"
-    r = api("POST", "/api/v1/cards/AA03/return", json={"refund": True, "receipt_no": "R-1"})
+    r = api("POST", "/api/v1/cards/CAFEAA03/return", json={"refund": True, "receipt_no": "R-1"})
     assert r.status_code == 200 and r.json()["amount_cents"] == -10000
-    r = api("POST", "/api/v1/cards/AA03/refund", json={"receipt_no": "R-1"})
+    r = api("POST", "/api/v1/cards/CAFEAA03/refund", json={"receipt_no": "R-1"})
     assert r.status_code == 422 and r.json()["error"] == "deposit_already_refunded"
-    r = api("GET", "/api/v1/cards/AA01/moves")
+    r = api("GET", "/api/v1/cards/CAFEAA01/moves")
     assert [m["move"] for m in r.json()["items"]] == ["issue", "report_lost"] and r.json()["allowed"] == []
     r = api("POST", "/api/v1/cards/ZZ/suspend", json={"reason": "x"})
     assert r.status_code == 422 and r.json()["error"] == "bad_uid"
-    r = api("POST", "/api/v1/cards/0B0B/suspend", json={"reason": "x"})
+    r = api("POST", "/api/v1/cards/CAFE0B0B/suspend", json={"reason": "x"})
     assert r.status_code == 404 and r.json()["error"] == "unknown_card"
 
 
@@ -88,7 +88,7 @@ def test_the_public_issue_and_revoke_still_work_with_the_rules(api):
 def test_stock_and_monthly_report_exports(api):
     r = api("POST", "/api/v1/stock/deliveries", json={"card_type": "tenant", "qty": 30, "ref": "DN-9"})
     assert r.status_code == 201 and r.json()["in_stock"] == {"tenant": 30}
-    api("POST", "/api/v1/cards/issue", json=tenant_body("AB01"))
+    api("POST", "/api/v1/cards/issue", json=tenant_body("CAFEAB01"))
     r = api("POST", "/api/v1/stock/scrap", json={"card_type": "tenant", "qty": 2, "reason": "misprint"})
     assert r.json()["in_stock"] == {"tenant": 27}
     month = datetime.now(timezone.utc).strftime("%Y-%m")
@@ -97,10 +97,10 @@ def test_stock_and_monthly_report_exports(api):
     assert (row["purchased"], row["personalised"], row["scrapped"], row["closing"]) == (30, 1, 2, 27)
     assert rep["balanced"] and rep["status"] == "open"
     csv_r = api("GET", f"/api/v1/stock/reports/{month}?format=csv")
-    assert csv_r.headers["content-type"].startswith("text/csv") and "tenant,0,30,0,1,2,27,0" in csv_r.text
+    assert csv_r.headers["content-type"].startswith("text/csv") and "tenant,0,30,0,1,2,0,27,0" in csv_r.text
     x = api("GET", f"/api/v1/stock/reports/{month}?format=xlsx")
     ws = load_workbook(io.BytesIO(x.content)).active
-    assert [c.value for c in ws[3]] == ["tenant", 0, 30, 0, 1, 2, 27, 0]
+    assert [c.value for c in ws[3]] == ["tenant", 0, 30, 0, 1, 2, 0, 27, 0]
     html = api("GET", f"/clerk/stock/{month}")
     assert html.status_code == 200 and "<td>27</td>" in html.text
     r = api("POST", f"/api/v1/stock/reports/{month}/file", json={})
@@ -184,22 +184,23 @@ def test_search_box_finds_units_people_and_cards(api):
 
 
 def test_the_other_moves_over_http(api):
-    r = api("POST", "/api/v1/cards/personalise", json={"uid": "AD01", "card_type": "owner",
+    r = api("POST", "/api/v1/cards/personalise", json={"uid": "CAFEAD01", "card_type": "owner",
                                                        "holder": {"name": "Wang", "unit": "A-12-03"}})
     assert r.status_code == 201 and r.json()["to_status"] == "personalised"
-    r = api("POST", "/api/v1/cards/issue", json={"uid": "AD01", "card_type": "owner",
+    r = api("POST", "/api/v1/cards/issue", json={"uid": "CAFEAD01", "card_type": "owner",
                                                  "holder": {"name": "Wang", "unit": "A-12-03"}})
-    assert r.status_code == 201 and r.json()["from_status"] == "personalised"
-    r = api("POST", "/api/v1/cards/AD01/renew", json={"valid_until": _future(30)})
+    assert r.status_code == 201 and r.json()["status"] == "active"
+    assert [m["move"] for m in api("GET", "/api/v1/cards/CAFEAD01/moves").json()["items"]] == ["personalise", "issue"]
+    r = api("POST", "/api/v1/cards/CAFEAD01/renew", json={"valid_until": _future(30)})
     assert r.status_code == 200 and r.json()["to_status"] == "active"
-    r = api("POST", "/api/v1/cards/AD01/damaged", json={"reason": "bent", "replacement_uid": "AD02"})
+    r = api("POST", "/api/v1/cards/CAFEAD01/damaged", json={"reason": "bent", "replacement_uid": "CAFEAD02"})
     assert r.status_code == 200 and r.json()["to_status"] == "scrapped"
-    assert api("GET", "/api/v1/cards/AD02").json()["holder"]["name"] == "Wang"
-    assert api("POST", "/api/v1/cards/AD02/return").status_code == 200
-    assert api("POST", "/api/v1/cards/AD02/restock", json={}).json()["to_status"] == "in_stock"
-    r = api("POST", "/api/v1/cards/AD02/scrap", json={})
+    assert api("GET", "/api/v1/cards/CAFEAD02").json()["holder"]["name"] == "Wang"
+    assert api("POST", "/api/v1/cards/CAFEAD02/return").status_code == 200
+    assert api("POST", "/api/v1/cards/CAFEAD02/restock", json={}).json()["to_status"] == "in_stock"
+    r = api("POST", "/api/v1/cards/CAFEAD02/scrap", json={})
     assert r.status_code == 422 and r.json()["error"] == "reason_required"
-    assert api("POST", "/api/v1/cards/AD02/scrap", json={"reason": "faded"}).json()["to_status"] == "scrapped"
+    assert api("POST", "/api/v1/cards/CAFEAD02/scrap", json={"reason": "faded"}).json()["to_status"] == "scrapped"
     assert api("POST", "/api/v1/cards/expire-due", role="clerk").status_code == 403
     assert api("POST", "/api/v1/cards/expire-due", role="supervisor").json() == {"expired": []}
     assert api("POST", "/api/v1/stock/deliveries", json={"card_type": "owner", "qty": 4, "ref": "DN-1"}).status_code == 201
@@ -242,12 +243,24 @@ def test_the_monthly_report_is_the_estates_month_by_default(api, store):
     assert purchased("2026-10", tz="UTC") == 50  # still askable in another zone
 
 
-def test_cards_made_from_unrecorded_blanks_show_stock_below_zero(api):
-    """Issuing is not refused for bookkeeping, but the clerk is told the delivery is missing."""
+def test_a_type_is_issued_freely_until_counted_then_only_from_its_stock(api):
+    """A fresh hub issues (the public contract) and books nothing against a stock nobody has
+    counted; from the type's first delivery on, the books hold the drawer and never go below
+    zero: the refusal names its rule and changes nothing."""
+    def owner_level():
+        return [lv for lv in api("GET", "/api/v1/stock/levels").json()["levels"] if lv["card_type"] == "owner"]
+
     assert api("POST", "/api/v1/cards", json={"uid": "0D0D0D01", "card_type": "owner",
                                               "holder": {"name": "Li Wei", "unit": "A-12-03"}}).status_code == 201
-    owner = [lv for lv in api("GET", "/api/v1/stock/levels").json()["levels"] if lv["card_type"] == "owner"][0]
-    assert (owner["in_stock"], owner["state"]) == (-1, "below_zero")
-    assert api("POST", "/api/v1/stock/deliveries", json={"card_type": "owner", "qty": 10, "ref": "DN-7"}).status_code == 201
-    owner = [lv for lv in api("GET", "/api/v1/stock/levels").json()["levels"] if lv["card_type"] == "owner"][0]
-    assert (owner["in_stock"], owner["state"]) == (9, "no_limits")
+    assert owner_level() == []  # nothing booked: the books do not pretend to know the drawer
+    assert api("POST", "/api/v1/stock/deliveries", json={"card_type": "owner", "qty": 1, "ref": "DN-7"}).status_code == 201
+    assert owner_level()[0]["in_stock"] == 1  # the delivered blank, not one less
+    body = {"uid": "0D0D0D02", "card_type": "owner", "holder": {"name": "Li Na", "unit": "A-12-03"}}
+    assert api("POST", "/api/v1/cards", json=body).status_code == 201
+    assert owner_level()[0]["in_stock"] == 0
+    r = api("POST", "/api/v1/cards", json={**body, "uid": "0D0D0D03"})
+    assert r.status_code == 422 and r.json()["error"] == "no_blank_in_stock", r.text
+    assert api("GET", "/api/v1/cards/0D0D0D03").status_code == 404 and owner_level()[0]["in_stock"] == 0
+    r = api("POST", "/api/v1/cards/0D0D0D02/report_lost", json={"reason": "lost", "replacement_uid": "0D0D0D04"})
+    assert r.status_code == 422 and r.json()["error"] == "no_blank_in_stock"
+    assert api("GET", "/api/v1/cards/0D0D0D02").json()["status"] == "active"

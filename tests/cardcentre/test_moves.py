@@ -79,7 +79,10 @@ def test_every_refusal_in_the_whole_table_names_a_rule(current):
 
 
 def test_lost_and_scrapped_are_final():
-    assert allowed_moves(S.LOST) == [] and allowed_moves(S.SCRAPPED) == []
+    """No move takes a lost or scrapped card anywhere; only its deposit may still be settled."""
+    assert allowed_moves(S.LOST) == [Move.FORFEIT_DEPOSIT] and allowed_moves(S.SCRAPPED) == [Move.FORFEIT_DEPOSIT]
+    for final in FINAL:
+        assert all(next_status(final, m) == final for m in allowed_moves(final))
 
 
 # --- each move through the service -----------------------------------------------------------
@@ -109,164 +112,167 @@ def _refused(store, rule, fn, *args, **kwargs):
 
 
 def test_issue_records_the_move_the_stock_and_the_gate(store):
-    r = issue(store, "0A01")
+    ledger.receive_delivery(store, CLERK, "owner", 5, "DN-1", at=T0 - timedelta(days=1))
+    r = issue(store, "CAFE0A01")
     assert (r.from_status, r.to_status) == (None, "active")
-    [row] = _moves_of(store, "0A01")
+    [row] = _moves_of(store, "CAFE0A01")
     assert (row["move"], row["who"], row["to_status"]) == ("issue", CLERK, "active")
     assert row["at"].startswith("2026-03-02T09:00")
     with store.read() as db:
-        assert ledger.in_stock(db) == {"owner": -1}
-    assert gate_holds(store, "0A01") == "active"
-    assert [a["action"] for a in _audit(store, "0A01")] == ["issue"]
+        assert ledger.in_stock(db) == {"owner": 4}
+    assert gate_holds(store, "CAFE0A01") == "active"
+    assert [a["action"] for a in _audit(store, "CAFE0A01")] == ["issue"]
 
 
 def test_suspend_needs_a_reason_then_resume(store):
-    issue(store, "0A02")
-    _refused(store, "reason_required", moves.suspend, store, CLERK, "0A02", "  ")
-    r = moves.suspend(store, CLERK, "0a:02", "holder abroad for six months")
+    issue(store, "CAFE0A02")
+    _refused(store, "reason_required", moves.suspend, store, CLERK, "CAFE0A02", "  ")
+    r = moves.suspend(store, CLERK, "cafe:0a:02", "holder abroad for six months")
     assert (r.from_status, r.to_status) == ("active", "suspended")
-    assert gate_holds(store, "0A02") == "suspended"
-    _refused(store, "suspend_from_suspended", moves.suspend, store, CLERK, "0A02", "again")
-    moves.resume(store, CLERK, "0A02", "holder back")
-    assert status(store, "0A02") == "active" and gate_holds(store, "0A02") == "active"
-    _refused(store, "resume_from_active", moves.resume, store, CLERK, "0A02")
-    assert [m["move"] for m in _moves_of(store, "0A02")] == ["issue", "suspend", "resume"]
-    assert _moves_of(store, "0A02")[1]["reason"] == "holder abroad for six months"
+    assert gate_holds(store, "CAFE0A02") == "suspended"
+    _refused(store, "suspend_from_suspended", moves.suspend, store, CLERK, "CAFE0A02", "again")
+    moves.resume(store, CLERK, "CAFE0A02", "holder back")
+    assert status(store, "CAFE0A02") == "active" and gate_holds(store, "CAFE0A02") == "active"
+    _refused(store, "resume_from_active", moves.resume, store, CLERK, "CAFE0A02")
+    assert [m["move"] for m in _moves_of(store, "CAFE0A02")] == ["issue", "suspend", "resume"]
+    assert _moves_of(store, "CAFE0A02")[1]["reason"] == "holder abroad for six months"
 
 
 def test_lost_card_is_blocked_at_once_replaced_and_never_accepted_again(store):
-    issue(store, "0B01", "tenant")
-    r = moves.report_lost(store, CLERK, "0B01", "lost on the bus", replacement_uid="0B02", fee_cents=2000,
+    issue(store, "CAFE0B01", "tenant")
+    r = moves.report_lost(store, CLERK, "CAFE0B01", "lost on the bus", replacement_uid="CAFE0B02", fee_cents=2000,
                           receipt_no="F-77", at=T0 + timedelta(days=3))
-    assert (r.to_status, r.replacement_uid, r.amount_cents) == ("lost", "0B02", 2000)
-    assert gate_holds(store, "0B01") == "lost"
-    assert status(store, "0B02") == "active" and gate_holds(store, "0B02") == "active"
+    assert (r.to_status, r.replacement_uid, r.amount_cents) == ("lost", "CAFE0B02", 2000)
+    assert gate_holds(store, "CAFE0B01") == "lost"
+    assert status(store, "CAFE0B02") == "active" and gate_holds(store, "CAFE0B02") == "active"
     with store.read() as db:
-        new = list(db.query("SELECT * FROM cards WHERE uid = '0B02'"))[0]
-        old = list(db.query("SELECT * FROM cards WHERE uid = '0B01'"))[0]
+        new = list(db.query("SELECT * FROM cards WHERE uid = 'CAFE0B02'"))[0]
+        old = list(db.query("SELECT * FROM cards WHERE uid = 'CAFE0B01'"))[0]
     assert (new["holder_name"], new["holder_unit"], new["card_type"], new["valid_until"]) == \
         (old["holder_name"], old["holder_unit"], old["card_type"], old["valid_until"])
-    lost_row = _moves_of(store, "0B01")[-1]
-    assert (lost_row["amount_cents"], lost_row["receipt_no"], lost_row["related_uid"]) == (2000, "F-77", "0B02")
+    lost_row = _moves_of(store, "CAFE0B01")[-1]
+    assert (lost_row["amount_cents"], lost_row["receipt_no"], lost_row["related_uid"]) == (2000, "F-77", "CAFE0B02")
     # the old UID: no resume, no return, no renew, no issue, not even to someone else
-    _refused(store, "lost_card_final", moves.resume, store, CLERK, "0B01")
-    _refused(store, "lost_card_final", moves.return_card, store, CLERK, "0B01")
-    _refused(store, "lost_card_final", moves.renew, store, CLERK, "0B01", (T0 + timedelta(days=30)).isoformat(), at=T0)
-    _refused(store, "lost_card_final", moves.issue_card, store, CLERK, {**request_for("0B01"), "holder": {"name": "Finder", "unit": "A-12-03"}}, at=T0)
+    _refused(store, "lost_card_final", moves.resume, store, CLERK, "CAFE0B01")
+    _refused(store, "lost_card_final", moves.return_card, store, CLERK, "CAFE0B01")
+    _refused(store, "lost_card_final", moves.renew, store, CLERK, "CAFE0B01", (T0 + timedelta(days=30)).isoformat(), at=T0)
+    _refused(store, "lost_card_final", moves.issue_card, store, CLERK, {**request_for("CAFE0B01"), "holder": {"name": "Finder", "unit": "A-12-03"}}, at=T0)
     # the deposit went with the holder to the new card
-    _refused(store, "lost_card_final", moves.refund_deposit, store, CLERK, "0B01", "R-0B01")
-    assert moves.deposit_of(store, "0B02")["receipt_no"] == "R-0B01"
-    moves.return_card(store, CLERK, "0B02", refund=True, receipt_no="R-0B01", at=T0 + timedelta(days=9))
-    assert moves.deposit_of(store, "0B02")["refunded_at"] is not None
+    _refused(store, "deposit_transferred", moves.refund_deposit, store, CLERK, "CAFE0B01", "R-CAFE0B01")
+    assert moves.deposit_of(store, "CAFE0B02")["receipt_no"] == "R-CAFE0B01"
+    moves.return_card(store, CLERK, "CAFE0B02", refund=True, receipt_no="R-CAFE0B01", at=T0 + timedelta(days=9))
+    assert moves.deposit_of(store, "CAFE0B02")["refunded_at"] is not None
 
 
 def test_replacing_the_lost_card_with_itself_is_refused(store):
-    issue(store, "0B05")
-    _refused(store, "replacement_same_uid", moves.report_lost, store, CLERK, "0B05", "lost", replacement_uid="0b05")
+    issue(store, "CAFE0B05")
+    _refused(store, "replacement_same_uid", moves.report_lost, store, CLERK, "CAFE0B05", "lost", replacement_uid="cafe0b05")
 
 
 def test_a_replacement_uid_in_use_is_refused_and_the_loss_is_not_half_done(store):
-    issue(store, "0B06")
-    issue(store, "0B07")
-    _refused(store, "card_already_active", moves.report_lost, store, CLERK, "0B06", "lost", replacement_uid="0B07")
-    assert status(store, "0B06") == "active"
+    issue(store, "CAFE0B06")
+    issue(store, "CAFE0B07")
+    _refused(store, "card_already_active", moves.report_lost, store, CLERK, "CAFE0B06", "lost", replacement_uid="CAFE0B07")
+    assert status(store, "CAFE0B06") == "active"
 
 
 def test_return_refunds_the_deposit_once_against_its_receipt(store):
-    issue(store, "0C01", "tenant")
-    _refused(store, "deposit_receipt_mismatch", moves.return_card, store, CLERK, "0C01", refund=True, receipt_no="R-WRONG")
-    assert status(store, "0C01") == "active"
-    r = moves.return_card(store, CLERK, "0C01", refund=True, receipt_no="R-0C01", reason="moved out")
+    issue(store, "CAFE0C01", "tenant")
+    _refused(store, "deposit_receipt_mismatch", moves.return_card, store, CLERK, "CAFE0C01", refund=True, receipt_no="R-WRONG")
+    assert status(store, "CAFE0C01") == "active"
+    r = moves.return_card(store, CLERK, "CAFE0C01", refund=True, receipt_no="R-CAFE0C01", reason="moved out")
     assert (r.to_status, r.amount_cents) == ("returned", -10000)
-    assert gate_holds(store, "0C01") == "returned"
-    _refused(store, "deposit_already_refunded", moves.refund_deposit, store, CLERK, "0C01", "R-0C01")
-    row = _moves_of(store, "0C01")[-1]
-    assert (row["move"], row["amount_cents"], row["receipt_no"], row["who"]) == ("return", -10000, "R-0C01", CLERK)
+    assert gate_holds(store, "CAFE0C01") == "returned"
+    _refused(store, "deposit_already_refunded", moves.refund_deposit, store, CLERK, "CAFE0C01", "R-CAFE0C01")
+    row = _moves_of(store, "CAFE0C01")[-1]
+    assert (row["move"], row["amount_cents"], row["receipt_no"], row["who"]) == ("return", -10000, "R-CAFE0C01", CLERK)
 
 
 def test_a_deposit_refunded_later_is_refunded_once(store):
-    issue(store, "0C02", "temporary")
-    moves.return_card(store, CLERK, "0C02")
-    r = moves.refund_deposit(store, CLERK, "0C02", "R-0C02")
-    assert r.amount_cents == -5000 and status(store, "0C02") == "returned"
-    _refused(store, "deposit_already_refunded", moves.refund_deposit, store, CLERK, "0C02", "R-0C02")
-    _refused(store, "return_from_returned", moves.return_card, store, CLERK, "0C02", refund=True, receipt_no="R-0C02")
+    issue(store, "CAFE0C02", "temporary")
+    moves.return_card(store, CLERK, "CAFE0C02")
+    r = moves.refund_deposit(store, CLERK, "CAFE0C02", "R-CAFE0C02")
+    assert r.amount_cents == -5000 and status(store, "CAFE0C02") == "returned"
+    _refused(store, "deposit_already_refunded", moves.refund_deposit, store, CLERK, "CAFE0C02", "R-CAFE0C02")
+    _refused(store, "return_from_returned", moves.return_card, store, CLERK, "CAFE0C02", refund=True, receipt_no="R-CAFE0C02")
 
 
 def test_no_deposit_no_refund(store):
-    issue(store, "0C03", "owner")
-    _refused(store, "no_deposit", moves.return_card, store, CLERK, "0C03", refund=True, receipt_no="X")
-    moves.return_card(store, CLERK, "0C03")
-    _refused(store, "no_deposit", moves.refund_deposit, store, CLERK, "0C03", "X")
+    issue(store, "CAFE0C03", "owner")
+    _refused(store, "no_deposit", moves.return_card, store, CLERK, "CAFE0C03", refund=True, receipt_no="X")
+    moves.return_card(store, CLERK, "CAFE0C03")
+    _refused(store, "no_deposit", moves.refund_deposit, store, CLERK, "CAFE0C03", "X")
 
 
 def test_returned_card_back_to_stock_and_issued_again(store):
-    issue(store, "0D01", "owner")
-    _refused(store, "restock_from_active", moves.restock, store, CLERK, "0D01")
-    moves.return_card(store, CLERK, "0D01")
-    moves.restock(store, CLERK, "0D01")
-    assert status(store, "0D01") == "in_stock"
-    assert gate_holds(store, "0D01") is None  # a card in the drawer is on no gate's list
+    ledger.receive_delivery(store, CLERK, "owner", 1, "DN-1", at=T0 - timedelta(days=1))
+    issue(store, "CAFE0D01", "owner")
+    _refused(store, "restock_from_active", moves.restock, store, CLERK, "CAFE0D01")
+    moves.return_card(store, CLERK, "CAFE0D01", at=T0 + timedelta(days=1))
+    moves.restock(store, CLERK, "CAFE0D01", at=T0 + timedelta(days=1))
+    assert status(store, "CAFE0D01") == "in_stock"
+    assert gate_holds(store, "CAFE0D01") is None  # a card in the drawer is on no gate's list
     with store.read() as db:
-        card = list(db.query("SELECT * FROM cards WHERE uid = '0D01'"))[0]
+        card = list(db.query("SELECT * FROM cards WHERE uid = 'CAFE0D01'"))[0]
         assert card["holder_name"] is None
-        assert ledger.in_stock(db) == {"owner": 0}
-    issue(store, "0D01", "owner")
-    assert status(store, "0D01") == "active"
+        assert ledger.in_stock(db) == {"owner": 1}
+    issue(store, "CAFE0D01", "owner", at=T0 + timedelta(days=2))
+    assert status(store, "CAFE0D01") == "active"
     with store.read() as db:
-        assert ledger.in_stock(db) == {"owner": -1}
+        assert ledger.in_stock(db) == {"owner": 0}
 
 
 def test_damaged_card_is_scrapped_and_replaced_with_its_deposit(store):
-    issue(store, "0E01", "renovation_worker")
-    _refused(store, "reason_required", moves.damage, store, CLERK, "0E01", None, replacement_uid="0E02")
-    r = moves.damage(store, CLERK, "0E01", "cracked", replacement_uid="0E02")
-    assert (r.to_status, r.replacement_uid) == ("scrapped", "0E02")
-    assert gate_holds(store, "0E01") == "scrapped"
-    _refused(store, "scrapped_card_final", moves.refund_deposit, store, CLERK, "0E01", "R-0E01")
-    _refused(store, "scrapped_card_final", moves.resume, store, CLERK, "0E01")
+    ledger.receive_delivery(store, CLERK, "renovation_worker", 2, "DN-1", at=T0 - timedelta(days=1))
+    issue(store, "CAFE0E01", "renovation_worker")
+    _refused(store, "reason_required", moves.damage, store, CLERK, "CAFE0E01", None, replacement_uid="CAFE0E02")
+    r = moves.damage(store, CLERK, "CAFE0E01", "cracked", replacement_uid="CAFE0E02", at=T0 + timedelta(days=1))
+    assert (r.to_status, r.replacement_uid) == ("scrapped", "CAFE0E02")
+    assert gate_holds(store, "CAFE0E01") == "scrapped"
+    _refused(store, "deposit_transferred", moves.refund_deposit, store, CLERK, "CAFE0E01", "R-CAFE0E01")
+    _refused(store, "scrapped_card_final", moves.resume, store, CLERK, "CAFE0E01")
     with store.read() as db:
         kinds = [r["kind"] for r in db.query("SELECT kind FROM stock_ledger ORDER BY id")]
-    assert kinds == ["personalised", "retired", "personalised"]
-    moves.return_card(store, CLERK, "0E02", refund=True, receipt_no="R-0E01")
+    assert kinds == ["purchased", "personalised", "retired", "personalised"]
+    moves.return_card(store, CLERK, "CAFE0E02", refund=True, receipt_no="R-CAFE0E01", at=T0 + timedelta(days=2))
 
 
 def test_scrap_only_what_is_not_in_use(store):
-    issue(store, "0F01")
-    _refused(store, "scrap_from_active", moves.scrap, store, CLERK, "0F01", "worn")
-    moves.return_card(store, CLERK, "0F01")
-    _refused(store, "reason_required", moves.scrap, store, CLERK, "0F01", "")
-    moves.scrap(store, CLERK, "0F01", "chip dead")
-    assert status(store, "0F01") == "scrapped"
-    _refused(store, "unknown_card", moves.scrap, store, CLERK, "0F99", "x")
+    issue(store, "CAFE0F01")
+    _refused(store, "scrap_from_active", moves.scrap, store, CLERK, "CAFE0F01", "worn")
+    moves.return_card(store, CLERK, "CAFE0F01")
+    _refused(store, "reason_required", moves.scrap, store, CLERK, "CAFE0F01", "")
+    moves.scrap(store, CLERK, "CAFE0F01", "chip dead")
+    assert status(store, "CAFE0F01") == "scrapped"
+    _refused(store, "unknown_card", moves.scrap, store, CLERK, "CAFE0F99", "x")
 
 
 def test_expiry_and_renewal(store):
-    issue(store, "1001", "temporary")  # valid 7 days from T0
+    issue(store, "CAFE1001", "temporary")  # valid 7 days from T0
     assert moves.expire_due(store, now=T0 + timedelta(days=1)) == []
-    assert moves.expire_due(store, now=T0 + timedelta(days=8)) == ["1001"]
-    assert status(store, "1001") == "expired" and gate_holds(store, "1001") == "expired"
-    _refused(store, "renew_into_past", moves.renew, store, CLERK, "1001", (T0 + timedelta(days=2)).isoformat(),
+    assert moves.expire_due(store, now=T0 + timedelta(days=8)) == ["CAFE1001"]
+    assert status(store, "CAFE1001") == "expired" and gate_holds(store, "CAFE1001") == "expired"
+    _refused(store, "renew_into_past", moves.renew, store, CLERK, "CAFE1001", (T0 + timedelta(days=2)).isoformat(),
              at=T0 + timedelta(days=8))
     until = (T0 + timedelta(days=20)).isoformat()
-    moves.renew(store, CLERK, "1001", until, "stay extended", at=T0 + timedelta(days=8))
-    assert status(store, "1001") == "active"
+    moves.renew(store, CLERK, "CAFE1001", until, "stay extended", at=T0 + timedelta(days=8))
+    assert status(store, "CAFE1001") == "active"
     with store.read() as db:
-        entry = json.loads(list(db.query("SELECT entry FROM acl_state WHERE uid = '1001'"))[0]["entry"])
+        entry = json.loads(list(db.query("SELECT entry FROM acl_state WHERE uid = 'CAFE1001'"))[0]["entry"])
     assert entry["valid_until"].startswith((T0 + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M"))
 
 
 def test_revoke_then_return(store):
-    issue(store, "1101", "tenant")
-    moves.revoke(store, CLERK, "1101", "tenancy cancelled")
-    assert gate_holds(store, "1101") == "revoked"
-    _refused(store, "resume_from_revoked", moves.resume, store, CLERK, "1101")
-    moves.return_card(store, CLERK, "1101", refund=True, receipt_no="R-1101")
-    assert status(store, "1101") == "returned"
+    issue(store, "CAFE1101", "tenant")
+    moves.revoke(store, CLERK, "CAFE1101", "tenancy cancelled")
+    assert gate_holds(store, "CAFE1101") == "revoked"
+    _refused(store, "resume_from_revoked", moves.resume, store, CLERK, "CAFE1101")
+    moves.return_card(store, CLERK, "CAFE1101", refund=True, receipt_no="R-CAFE1101")
+    assert status(store, "CAFE1101") == "returned"
 
 
 def test_tenant_card_without_tenancy_end_is_refused_and_nothing_is_written(store):
-    req = request_for("1201", "tenant")
+    req = request_for("CAFE1201", "tenant")
     del req["tenancy_end"]
     err = _refused(store, "tenancy_end_required", moves.issue_card, store, CLERK, req, at=T0)
     assert isinstance(err, RuleViolation)
@@ -281,30 +287,33 @@ def test_bad_uid_is_bad_input(store):
 
 
 def test_personalised_then_handed_over(store):
-    req = request_for("1301", "tenant")
+    ledger.receive_delivery(store, CLERK, "tenant", 1, "DN-1", at=T0 - timedelta(days=1))
+    req = request_for("CAFE1301", "tenant")
     r = moves.personalise_card(store, CLERK, {k: v for k, v in req.items() if k != "deposit"}, at=T0)
     assert (r.from_status, r.to_status) == (None, "personalised")
-    assert gate_holds(store, "1301") == "personalised"  # listed, and denied as not issued
+    assert gate_holds(store, "CAFE1301") == "personalised"  # listed, and denied as not issued
     with store.read() as db:
-        assert ledger.in_stock(db) == {"tenant": -1}  # it left the drawer when it was made
+        assert ledger.in_stock(db) == {"tenant": 0}  # it left the drawer when it was made
     _refused(store, "deposit_required", moves.issue_card, store, CLERK, {k: v for k, v in req.items() if k != "deposit"}, at=T0)
     _refused(store, "personalise_from_personalised", moves.personalise_card, store, CLERK, req, at=T0)
     r = moves.issue_card(store, CLERK, req, at=T0 + timedelta(hours=1))
     assert (r.from_status, r.to_status, r.amount_cents) == ("personalised", "active", 10000)
     with store.read() as db:
-        assert ledger.in_stock(db) == {"tenant": -1}  # handing over takes nothing more from stock
-    assert [m["move"] for m in _moves_of(store, "1301")] == ["personalise", "issue"]
+        assert ledger.in_stock(db) == {"tenant": 0}  # handing over takes nothing more from stock
+    assert [m["move"] for m in _moves_of(store, "CAFE1301")] == ["personalise", "issue"]
 
 
 def test_a_personalised_card_never_handed_over_is_scrapped_not_from_stock(store):
-    moves.personalise_card(store, CLERK, request_for("1302"), at=T0)
-    _refused(store, "personalise_from_personalised", moves.personalise_card, store, CLERK, request_for("1302"), at=T0)
-    moves.scrap(store, CLERK, "1302", "name misspelt on the print")
+    ledger.receive_delivery(store, CLERK, "owner", 1, "DN-1", at=T0 - timedelta(days=1))
+    moves.personalise_card(store, CLERK, request_for("CAFE1302"), at=T0)
+    _refused(store, "personalise_from_personalised", moves.personalise_card, store, CLERK, request_for("CAFE1302"), at=T0)
+    moves.scrap(store, CLERK, "CAFE1302", "name misspelt on the print")
     with store.read() as db:
-        assert [r["kind"] for r in db.query("SELECT kind FROM stock_ledger ORDER BY id")] == ["personalised", "retired"]
+        assert [r["kind"] for r in db.query("SELECT kind FROM stock_ledger ORDER BY id")] == \
+            ["purchased", "personalised", "retired"]
 
 
 def test_a_tenant_must_still_qualify_to_have_a_card_made(store):
-    req = request_for("1303", "tenant")
+    req = request_for("CAFE1303", "tenant")
     del req["police_registration_no"]
     _refused(store, "police_registration_required", moves.personalise_card, store, CLERK, req, at=T0)

@@ -31,8 +31,8 @@ def _without(req, *keys):
 
 @pytest.mark.parametrize("card_type", ["owner", "resident", "tenant", "domestic_helper", "temporary", "renovation_worker"])
 def test_a_complete_request_of_each_type_passes_and_issues(store, card_type):
-    issue(store, "AB01", card_type)
-    assert status(store, "AB01") == "active"
+    issue(store, "CAFEAB01", card_type)
+    assert status(store, "CAFEAB01") == "active"
 
 
 CASES = [
@@ -62,7 +62,7 @@ CASES = [
 
 @pytest.mark.parametrize("what,card_type,change,rule", CASES, ids=[c[0] for c in CASES])
 def test_refusals_name_their_rule(store, what, card_type, change, rule):
-    req = change(request_for("AB02", card_type))
+    req = change(request_for("CAFEAB02", card_type))
     assert _rule(store, req) == rule
     with pytest.raises(RuleViolation):
         moves.issue_card(store, CLERK, req, at=T0)
@@ -71,7 +71,7 @@ def test_refusals_name_their_rule(store, what, card_type, change, rule):
 
 
 def test_agent_with_authorisation_passes(store):
-    _check(store, {**request_for("AB03"), "applicant": "agent", "authorisation_ref": "AUTH-9"})
+    _check(store, {**request_for("CAFEAB03"), "applicant": "agent", "authorisation_ref": "AUTH-9"})
 
 
 @pytest.fixture
@@ -83,30 +83,31 @@ def register(store):
 
 
 def test_with_a_units_register_unknown_units_are_refused(register):
-    assert _rule(register, request_for("AB04", unit="Z-99-99")) == "unknown_unit"
-    _check(register, request_for("AB04", unit="A-12-03"))
+    assert _rule(register, request_for("CAFEAB04", unit="Z-99-99")) == "unknown_unit"
+    _check(register, request_for("CAFEAB04", unit="A-12-03"))
 
 
 def test_company_owned_unit_needs_the_company_letter(register):
-    assert _rule(register, request_for("AB05", unit="B-01-01")) == "company_letter_required"
-    _check(register, {**request_for("AB05", unit="B-01-01"), "company_letter_ref": "CL-2026-4"})
+    assert _rule(register, request_for("CAFEAB05", unit="B-01-01")) == "company_letter_required"
+    _check(register, {**request_for("CAFEAB05", unit="B-01-01"), "company_letter_ref": "CL-2026-4"})
 
 
 def test_helper_is_tied_to_a_household_that_lives_here(register):
-    assert _rule(register, request_for("AB06", "domestic_helper", unit="C-02-02")) == "unknown_household"
-    _check(register, request_for("AB06", "domestic_helper", unit="A-12-03"))
-    assert _rule(register, {**request_for("AB06", "domestic_helper", unit="A-12-03"), "employer_unit": "C-02-02"}) == "unknown_household"
+    assert _rule(register, request_for("CAFEAB06", "domestic_helper", unit="C-02-02")) == "unknown_household"
+    _check(register, request_for("CAFEAB06", "domestic_helper", unit="A-12-03"))
+    assert _rule(register, {**request_for("CAFEAB06", "domestic_helper", unit="A-12-03"), "employer_unit": "C-02-02"}) == "unknown_household"
 
 
 def test_no_renovation_pass_for_a_unit_not_handed_over(register):
-    assert _rule(register, request_for("AB07", "renovation_worker", unit="C-02-02")) == "unit_not_handed_over"
+    assert _rule(register, request_for("CAFEAB07", "renovation_worker", unit="C-02-02")) == "unit_not_handed_over"
 
 
 def test_tenancy_and_police_registration_come_from_the_register(register):
     end = (T0 + timedelta(days=200)).date()
     p = add_person(register, CLERK, PersonIn(name="Li Tenant", role="tenant", unit="A-12-03",
                                              tenancy_end=end, police_registration_no="PR-555"))
-    req = _without(request_for("AB08", "tenant"), "tenancy_end", "police_registration_no")
+    req = _without(request_for("CAFEAB08", "tenant"), "tenancy_end", "police_registration_no")
+    req["holder"] = {"name": "Li Tenant", "unit": "A-12-03"}
     assert _rule(register, req) == "tenancy_end_required"
     _check(register, {**req, "person_id": p["id"]})
     assert _rule(register, {**req, "person_id": 9999}) == "unknown_person"
