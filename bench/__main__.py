@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bench.common import ROOT, Result, fmt, loadavg, machine
 
-BENCHMARKS = ["decide", "tap", "outbox", "ingest", "sync"]
+BENCHMARKS = ["decide", "tap", "outbox", "ingest", "sync", "reads"]
 
 
 def _child(name: str, out: Path) -> int:

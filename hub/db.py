@@ -1,9 +1,18 @@
 """The hub's SQLite file, through sqlite-utils.
 
-One connection behind one lock: the hub's load (taps from dozens of gates, a few clerks)
-is far below what a single SQLite writer does, and one lock makes every transaction
-trivially serialisable across the HTTP thread pool and the MQTT thread. WAL and
+One writer connection behind one lock: every transaction (``tx``) is serialised across the
+HTTP thread pool and the MQTT thread, which the hub's write load (taps from dozens of
+gates, a few clerks) is far below. Reads (``read``) go through their own connections
+(``PRAGMA query_only``), taken from a small pool: in WAL mode a reader sees the last
+committed state without waiting for the writer, and the writer never waits for a reader,
+so a slow page cannot delay a revocation or an event, nor another page. WAL and
 synchronous=FULL so a power cut loses no committed event.
+
+Each ``read`` is one read transaction: its queries see one consistent state. A ``read``
+on the thread that holds the write transaction goes through the writer (it sees that
+transaction's rows); a ``:memory:`` store has only the writer (a second connection to
+``:memory:`` is another, empty database), so its reads take the lock, as every read did
+before.
 
 The database holds token and session hashes, password hashes, gate keys (sealed) and
 people's details: the file and its -wal and -shm are made 0600 (owner only) when opened,
@@ -24,6 +33,12 @@ from typing import Iterator
 
 import sqlite_utils
 
+#: read connections kept open between reads; more are opened while more reads run at once
+#: (the HTTP thread pool bounds how many) and closed again when they end
+IDLE_READERS = 8
+
+_Reader = tuple[sqlite3.Connection, sqlite_utils.Database]
+
 
 class Store:
     def __init__(self, path: str | Path) -> None:
@@ -32,8 +47,7 @@ class Store:
         if on_disk:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _private(self.path, create=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.row_factory = sqlite3.Row
+        self._conn = _connect(str(path))
         self._conn.execute("PRAGMA journal_mode=WAL")
         if on_disk:
             # SQLite gives -wal and -shm the database file's mode; files left by an older hub may be wider
@@ -44,6 +58,12 @@ class Store:
         self.db = sqlite_utils.Database(self._conn)
         self._lock = threading.RLock()
         self._depth = 0
+        self._writing: int | None = None  # the thread inside tx(), if any
+        self._shared = not on_disk
+        self._pool_lock = threading.Lock()
+        self._idle: list[_Reader] = []
+        self._closed = False
+        self._mine = threading.local()  # this thread's open read, so nested reads share it
 
     @classmethod
     def open(cls, path: str | Path) -> "Store":
@@ -60,28 +80,117 @@ class Store:
             outer = self._depth == 0
             if outer:
                 self._conn.execute("BEGIN IMMEDIATE")
+                self._writing = threading.get_ident()
             self._depth += 1
             try:
-                yield self.db
-            except BaseException:
+                try:
+                    yield self.db
+                except BaseException:
+                    self._depth -= 1
+                    # SQLite has already rolled back after some errors (SQLITE_FULL): a second
+                    # ROLLBACK would raise and hide the error that matters
+                    if outer and self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
                 self._depth -= 1
-                # SQLite has already rolled back after some errors (SQLITE_FULL): a second
-                # ROLLBACK would raise and hide the error that matters
-                if outer and self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            self._depth -= 1
-            if outer:
-                self._conn.execute("COMMIT")
+                if outer:
+                    self._conn.execute("COMMIT")
+            finally:
+                if outer:
+                    self._writing = None
+        if outer:
+            self._renew_own_read()
 
     @contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:
+        """A read of the last committed state that neither waits for nor delays the writer.
+
+        Nothing may be written through it (its connection is query_only)."""
+        if self._shared or self._writing == threading.get_ident():
+            with self._lock:
+                yield self.db
+            return
+        held: _Reader | None = getattr(self._mine, "reader", None)
+        if held is not None:
+            yield held[1]
+            return
+        reader = self._checkout()
+        self._mine.reader = reader
+        try:
+            reader[0].execute("BEGIN")
+            yield reader[1]
+        finally:
+            self._mine.reader = None
+            self._checkin(reader)
+
+    @contextmanager
+    def read_latest(self) -> Iterator[sqlite_utils.Database]:
+        """A ``read`` that first lets a write transaction in progress commit: for a reader
+        woken from inside that transaction (the ACL publisher), so it sees what woke it."""
+        with self._lock:
+            pass
+        with self.read() as db:
+            yield db
+
+    @contextmanager
+    def writer(self) -> Iterator[sqlite_utils.Database]:
+        """The writer connection outside any transaction, under the lock: for schema scripts
+        (``executescript`` commits whatever transaction is open, so it cannot run in ``tx``)
+        and the writer's own settings (a read's connection is another connection)."""
         with self._lock:
             yield self.db
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn, _ in idle:
+            conn.close()
+
+    # -- the read pool ---------------------------------------------------------------------
+    def _checkout(self) -> _Reader:
+        with self._pool_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the store is closed")
+            if self._idle:
+                return self._idle.pop()
+        conn = _connect(str(self.path))
+        db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA query_only=ON")
+        return conn, db
+
+    def _checkin(self, reader: _Reader) -> None:
+        conn = reader[0]
+        try:
+            if conn.in_transaction:
+                conn.execute("COMMIT")  # ends the snapshot: a read transaction has nothing to write
+        except sqlite3.Error:
+            conn.close()  # a statement still open on it (an unfinished cursor): not reused
+            return
+        with self._pool_lock:
+            if not self._closed and len(self._idle) < IDLE_READERS:
+                self._idle.append(reader)
+                return
+        conn.close()
+
+    def _renew_own_read(self) -> None:
+        """After a commit, a read this thread has open sees it (as when reads shared the writer)."""
+        held: _Reader | None = getattr(self._mine, "reader", None)
+        if held is None or not held[0].in_transaction:
+            return
+        try:
+            held[0].execute("COMMIT")
+            held[0].execute("BEGIN")
+        except sqlite3.Error:
+            pass  # a cursor still open on it: it keeps the state it began with
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
 
 
 PRIVATE = 0o600

@@ -30,7 +30,7 @@ DOMAINS = [
 
 
 def apply_schema(store: Store) -> None:
-    with store.read() as db:
+    with store.writer() as db:
         for name in DOMAINS:
             module = importlib.import_module(name)
             db.conn.executescript(module.SCHEMA)

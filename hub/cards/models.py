@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS cards (
 );
 CREATE INDEX IF NOT EXISTS cards_status ON cards (status);
 CREATE INDEX IF NOT EXISTS cards_unit ON cards (holder_unit);
+CREATE INDEX IF NOT EXISTS cards_person ON cards (person_id);  -- whose cards were seen at a gate (photos)
 """
 
 

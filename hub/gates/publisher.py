@@ -60,7 +60,8 @@ class AclPublisher:
                 log.exception("publishing ACL deltas failed")
 
     def flush(self) -> None:
-        with self.store.read() as db:
+        # woken from inside the transaction that wrote the rows: wait for it to commit
+        with self.store.read_latest() as db:
             last, per_gate = acl.log_after(db, self._cursor)
         for gate_id, rows in per_gate.items():
             topic = gate_topic(self.site, gate_id, "acl")

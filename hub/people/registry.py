@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS people (
 );
 CREATE INDEX IF NOT EXISTS people_unit ON people (unit_code);
 CREATE INDEX IF NOT EXISTS people_name ON people (name);
+CREATE INDEX IF NOT EXISTS people_phone ON people (phone);
 """
 
 
@@ -398,24 +399,55 @@ def get_unit(store: Store, code: str) -> dict[str, Any]:
     return unit
 
 
+_CARD_COLUMNS = "uid, status, card_type, holder_name, holder_unit, valid_until"
+#: the search box's lookups by the start of a unit code, phone number or card UID, each
+#: walking its index in order (a test reads every plan); parameters: the range's ends, a limit
+INDEXED_SEARCHES = {
+    "units": "SELECT code, building, floor, room FROM units WHERE code >= ? AND code < ? ORDER BY code LIMIT ?",
+    "people_by_unit": "SELECT * FROM people WHERE unit_code >= ? AND unit_code < ? ORDER BY unit_code LIMIT ?",
+    "people_by_phone": "SELECT * FROM people WHERE phone >= ? AND phone < ? ORDER BY phone LIMIT ?",
+    "cards_by_uid": f"SELECT {_CARD_COLUMNS} FROM cards WHERE uid >= ? AND uid < ? ORDER BY uid LIMIT ?",
+    "cards_by_unit": f"SELECT {_CARD_COLUMNS} FROM cards WHERE holder_unit >= ? AND holder_unit < ? "
+                     "ORDER BY holder_unit LIMIT ?",
+}
+#: names match anywhere in them, case aside: a scan of the table (until a trigram index)
+NAME_SEARCHES = {
+    "people": "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
+    "cards": f"SELECT {_CARD_COLUMNS} FROM cards WHERE holder_name LIKE ? ESCAPE '\\' ORDER BY uid LIMIT ?",
+}
+
+
+def _starting_with(text: str) -> tuple[str, str]:
+    """The range [lo, hi) of strings that begin with ``text`` (in SQLite's binary order)."""
+    last = ord(text[-1])
+    return text, ((text[:-1] + chr(last + 1)) if last < 0x10FFFF else text + "\U0010ffff")
+
+
 def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
-    """One box for the clerk: a unit code, a name, a phone number or a card UID."""
+    """One box for the clerk: a unit code, a name, a phone number or a card UID.
+
+    A unit, phone number or card UID matches from its start (through an index, however big
+    the estate); a name matches anywhere in it, and is looked for only when the text has no
+    digit (no name has one), so a search by number never scans the register.
+    """
     text = (q or "").strip()
     if not text:
         raise BadInput("type part of a name, a unit, a phone number or a card UID", field="q")
     if len(text) > 100:
         raise BadInput("the search is too long", field="q")
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     limit = max(1, min(limit, 100))
+    upper, plain = _starting_with(text.upper()), _starting_with(text)
+    by_name = not any(ch.isdigit() for ch in text)
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with store.read() as db:
-        units = list(db.query(
-            "SELECT code, building, floor, room FROM units WHERE code LIKE ? ESCAPE '\\' ORDER BY code LIMIT ?",
-            [like.upper(), limit]))
-        people = [public_person(r) for r in db.query(
-            "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' OR unit_code LIKE ? ESCAPE '\\' "
-            "OR phone LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?", [like, like.upper(), like, limit])]
-        cards = list(db.query(
-            "SELECT uid, status, card_type, holder_name, holder_unit, valid_until FROM cards "
-            "WHERE uid LIKE ? ESCAPE '\\' OR holder_name LIKE ? ESCAPE '\\' OR holder_unit LIKE ? ESCAPE '\\' "
-            "ORDER BY uid LIMIT ?", [like.upper(), like, like.upper(), limit])) if db["cards"].exists() else []
-    return {"units": units, "people": people, "cards": cards}
+        units = list(db.query(INDEXED_SEARCHES["units"], [*upper, limit]))
+        people_rows = [*db.query(INDEXED_SEARCHES["people_by_unit"], [*upper, limit]),
+                       *db.query(INDEXED_SEARCHES["people_by_phone"], [*plain, limit]),
+                       *(db.query(NAME_SEARCHES["people"], [like, limit]) if by_name else [])]
+        card_rows = [*db.query(INDEXED_SEARCHES["cards_by_uid"], [*upper, limit]),
+                     *db.query(INDEXED_SEARCHES["cards_by_unit"], [*upper, limit]),
+                     *(db.query(NAME_SEARCHES["cards"], [like, limit]) if by_name else [])
+                     ] if db["cards"].exists() else []
+    people = sorted({r["id"]: r for r in people_rows}.values(), key=lambda r: (r["name"], r["id"]))[:limit]
+    cards = sorted({r["uid"]: r for r in card_rows}.values(), key=lambda r: r["uid"])[:limit]
+    return {"units": units, "people": [public_person(r) for r in people], "cards": cards}

@@ -22,7 +22,7 @@ def test_events_wait_unacknowledged_while_the_hubs_disk_is_full(tmp_path, broker
     api = stack.client(hub, "supervisor")
     key = stack.register(hub, "north")
     try:
-        with hub.store.read() as db:  # SQLite answers "database or disk is full" from here on
+        with hub.store.writer() as db:  # SQLite answers "database or disk is full" from here on
             pages = db.execute("PRAGMA page_count").fetchone()[0]
             db.execute(f"PRAGMA max_page_count = {pages}")
         gate = paho.Client(CallbackAPIVersion.VERSION2, client_id="gate-" + uuid.uuid4().hex[:6])
@@ -40,7 +40,7 @@ def test_events_wait_unacknowledged_while_the_hubs_disk_is_full(tmp_path, broker
         stored_while_full = len(stack.passes(api))  # some fit in the file's partly filled pages
         assert stored_while_full < N and health["retrying"] >= 1
 
-        with hub.store.read() as db:
+        with hub.store.writer() as db:
             db.execute("PRAGMA max_page_count = 1073741823")  # room again
         events = wait_for(lambda: (lambda p: p if len(p) == N else None)(stack.passes(api)), timeout=20,
                           what=f"all {N} events stored once there is room")

@@ -125,7 +125,7 @@ def test_poison_from_one_gate_stops_nothing_and_a_restart_replays_none(tmp_path,
     hub.site = site
     gates: list[Gate] = []
     try:
-        with hub.store.read() as db:
+        with hub.store.writer() as db:
             db.conn.executescript(TRIGGERS)
         keys = {g: stack.register(hub, g) for g in [*GOOD_GATES, MALLORY]}
         api = stack.client(hub, "supervisor")
@@ -213,7 +213,7 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_not_lost(tmp_path, brok
     try:
         keys = {g: stack.register(hub, g) for g in (MALLORY, "north")}
         api = stack.client(hub, "supervisor")
-        with hub.store.read() as db:  # the poison fails as a message; keeping it needs room there is not
+        with hub.store.writer() as db:  # the poison fails as a message; keeping it needs room there is not
             db.conn.executescript(TRIGGERS + """
                 CREATE TABLE filler (b BLOB);
                 CREATE TRIGGER dead_letters_need_room BEFORE INSERT ON dead_letters
@@ -229,7 +229,7 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_not_lost(tmp_path, brok
                  what="the poison held, unacknowledged, while its dead letter cannot be written")
         assert _dead_letters(api)["total"] == 0
 
-        with hub.store.read() as db:
+        with hub.store.writer() as db:
             db.execute("PRAGMA max_page_count = 1073741823")  # room again
         wait_for(lambda: _dead_letters(api)["total"] == 1 and _stored(hub, "good-north-behind") == 1, timeout=10,
                  what="the poison kept and the event behind it stored once there is room")

@@ -88,7 +88,7 @@ def test_plain_keys_of_an_older_hub_db_are_sealed_and_gone_from_the_file(tmp_pat
     store = Store.open(db_path)
     try:
         assert GateKeys(store).keys("north") == [plain]
-        with store.read() as db:
+        with store.writer() as db:
             assert db.execute("SELECT key_hex FROM gates").fetchone()[0] is None
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
