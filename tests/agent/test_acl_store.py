@@ -228,3 +228,224 @@ def test_random_deltas_keep_the_store_equal_to_the_hub(tmp_path):
         store.close()
 
     run()
+
+
+# -- a snapshot staged on disk chunk by chunk --------------------------------------------------
+
+def _raw(tmp_path: Path, sql: str) -> list[tuple]:
+    """Rows of the gate's file as another process would see them (committed data only)."""
+    import sqlite3
+
+    conn = sqlite3.connect(str(tmp_path / "acl.db"))
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+_STAGING_CHILD = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from gate_agent.acl_store import AclStore
+    from protocols.messages import AclUpdate
+    store = AclStore({data!r}, {gate!r})
+    chunks = [AclUpdate.model_validate_json(line) for line in open({chunks!r})]
+    for c in chunks[:{k}]:
+        store.apply(c)
+    hit = []
+    def trace(sql):
+        # chunk {k}'s entries are in, its count and running checksum not yet moved
+        if sql.startswith("UPDATE staging") and not hit:
+            hit.append(1)
+            print("mid-staging", flush=True)
+            time.sleep(30)
+    store._w.set_trace_callback(trace)
+    store.apply(chunks[{k}])
+    print("staged", flush=True)
+""")
+
+
+def test_sigkill_mid_staging_keeps_the_old_list_and_the_chunks_staged_before(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=tuple(entry(f"{i:08X}") for i in range(1, 501))))
+    old_state = store.state
+    store.close()
+
+    hub.entries = {f"{i:010X}": entry(f"{i:010X}") for i in range(20_000)}
+    hub.rev = 9
+    chunks = hub.snapshot(chunk_size=2000)
+    chunks_file = tmp_path / "chunks.jsonl"
+    chunks_file.write_text("\n".join(c.model_dump_json() for c in chunks))
+    script = _STAGING_CHILD.format(root=str(ROOT), data=str(tmp_path), gate=GATE, chunks=str(chunks_file), k=4)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline().strip()
+        assert line == "mid-staging", f"child never got into staging (said {line!r})"
+        # meanwhile the list a lookup sees is the old one, whole
+        assert _raw(tmp_path, "SELECT COUNT(*) FROM entries") == [(500,)]
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+
+    again = AclStore(tmp_path, GATE)
+    assert again.state == old_state and again.verify()
+    assert again.get("00000001") is not None and again.get("0000000000") is None
+    # the four chunks before the kill are kept; the fifth left no trace
+    assert _raw(tmp_path, "SELECT received, chunks FROM staging") == [(4, 10)]
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(8000,)]
+    # the same snapshot sent again (as the broker redelivers it) completes from there
+    results = [again.apply(c) for c in chunks]
+    assert results == [Applied.STAGED] * 9 + [Applied.APPLIED]
+    assert (again.rev, again.state.count) == (9, 20_000) and again.checksum == checksum_of(hub.entries.values())
+    assert again.verify()
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(0,)]  # nothing left behind on disk
+
+
+def test_staging_a_chunk_never_reads_the_staged_entries_back(tmp_path):
+    """O(chunk) per chunk: the staged entries are written, never read, until the swap; the
+    running checksum and count say when the snapshot is complete."""
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(1000)}
+    hub.rev = 3
+    chunks = hub.snapshot(chunk_size=100)
+    seen: list[str] = []
+    store._w.set_trace_callback(seen.append)
+    per_chunk = []
+    for c in chunks[:-1]:
+        seen.clear()
+        assert store.apply(c) == Applied.STAGED
+        assert not [s for s in seen if "staged_entries" in s and not s.startswith("INSERT OR IGNORE")], seen
+        per_chunk.append(len(seen))
+    assert len(set(per_chunk[1:])) == 1, f"statements per chunk grow: {per_chunk}"  # the first also begins it
+    seen.clear()
+    assert store.apply(chunks[-1]) == Applied.APPLIED
+    assert any(s.startswith("INSERT INTO entries") and "SELECT" in s for s in seen)  # copied by SQLite
+    assert (store.rev, store.checksum, store.state.count) == (3, hub.checksum, 1000)
+
+
+def test_lookups_during_the_swap_see_the_old_list_whole(tmp_path):
+    import threading
+
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    store.apply(hub.delta(upserts=(entry("AA"), entry("BB"))))
+    old_state = store.state
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(300)}
+    hub.rev = 7
+    chunks = hub.snapshot(chunk_size=100)
+    for c in chunks[:-1]:
+        store.apply(c)
+    paused, release = threading.Event(), threading.Event()
+
+    def trace(sql: str) -> None:
+        if sql.startswith("INSERT INTO entries") and not paused.is_set():
+            paused.set()
+            release.wait(10)
+
+    store._w.set_trace_callback(trace)
+    results: list[Applied] = []
+    writer = threading.Thread(target=lambda: results.append(store.apply(chunks[-1])))
+    writer.start()
+    try:
+        assert paused.wait(10), "the swap never started"
+        # the old list's rows are already deleted inside the writer's transaction
+        assert store.get("AA") is not None and store.get("00000001") is None
+        assert {e.uid for e in store.entries()} == {"AA", "BB"} and store.state == old_state
+    finally:
+        release.set()
+        writer.join(10)
+    assert results == [Applied.APPLIED]
+    assert store.get("AA") is None and store.get("00000001") is not None
+    assert {e.uid for e in store.entries()} == set(hub.entries) and store.verify()
+
+
+def test_a_chunk_that_disagrees_with_its_snapshot_discards_it(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(30)}
+    hub.rev = 4
+    chunks = hub.snapshot(chunk_size=10)
+    assert store.apply(chunks[0]) == Applied.STAGED
+    odd = chunks[1].model_copy(update={"checksum": "2" * 64})
+    assert store.apply(odd) == Applied.MISMATCH
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staging") == [(0,)]
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(0,)]
+    assert store.rev == 0 and store.get("00000001") is None
+    for c in hub.snapshot(chunk_size=10):  # a fresh one applies
+        result = store.apply(c)
+    assert result == Applied.APPLIED and store.checksum == hub.checksum
+
+
+def test_a_card_sent_twice_in_one_snapshot_is_counted_once(tmp_path):
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(20)}
+    hub.rev = 2
+    chunks = hub.snapshot(chunk_size=10)
+    again = chunks[1].model_copy(update={"upserts": chunks[1].upserts + (entry("00000000"),)})
+    assert store.apply(chunks[0]) == Applied.STAGED
+    assert store.apply(again) == Applied.APPLIED
+    assert (store.checksum, store.state.count) == (hub.checksum, 20) and store.verify()
+
+
+def test_an_abandoned_snapshot_is_dropped_when_the_next_one_starts(tmp_path, monkeypatch):
+    from gate_agent import acl_store
+
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(30)}
+    hub.rev = 4
+    first = hub.snapshot(chunk_size=10)
+    assert store.apply(first[0]) == Applied.STAGED
+    monkeypatch.setattr(acl_store, "STAGE_TTL_S", -1.0)  # every staging so far is past its time
+    second = hub.snapshot(chunk_size=10)
+    assert store.apply(second[0]) == Applied.STAGED
+    assert _raw(tmp_path, "SELECT snapshot_id FROM staging") == [(second[0].snapshot_id,)]
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(10,)]
+
+
+def test_a_file_with_the_old_staging_table_opens(tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(str(tmp_path / "acl.db"))
+    conn.executescript("""
+        CREATE TABLE staged (snapshot_id TEXT NOT NULL, chunk INTEGER NOT NULL, chunks INTEGER NOT NULL,
+            rev INTEGER NOT NULL, checksum TEXT NOT NULL, body TEXT NOT NULL, staged_at REAL NOT NULL,
+            PRIMARY KEY (snapshot_id, chunk));
+        INSERT INTO staged VALUES ('x', 0, 2, 5, 'ab', '[]', 0);
+    """)
+    conn.close()
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    assert store.apply(hub.delta(upserts=(entry("01"),))) == Applied.APPLIED
+    assert _raw(tmp_path, "SELECT name FROM sqlite_master WHERE name = 'staged'") == []
+
+
+def test_only_the_commit_that_swaps_the_list_in_is_fsynced(tmp_path):
+    """Staging commits skip the fsync (a power cut may lose staged chunks, which the gate
+    asks for again); the one that changes the list has it, and so does a delta after."""
+    store, hub = AclStore(tmp_path, GATE), AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}") for i in range(30)}
+    hub.rev = 4
+    chunks = hub.snapshot(chunk_size=10)
+    seen: list[str] = []
+    store._w.set_trace_callback(seen.append)
+
+    def level_at_begin() -> str:
+        begin = seen.index("BEGIN IMMEDIATE")
+        return [s for s in seen[:begin] if s.startswith("PRAGMA synchronous")][-1]
+
+    assert store.apply(chunks[0]) == Applied.STAGED and level_at_begin() == "PRAGMA synchronous=NORMAL"
+    seen.clear()
+    assert store.apply(chunks[2]) == Applied.STAGED and level_at_begin() == "PRAGMA synchronous=NORMAL"
+    seen.clear()
+    assert store.apply(chunks[1]) == Applied.APPLIED and level_at_begin() == "PRAGMA synchronous=FULL"
+    assert store._w.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL again for deltas
+    assert (store.rev, store.checksum) == (4, hub.checksum)
+
+
+def test_staged_text_is_each_entrys_canonical_json():
+    from protocols.acl import Schedule, TimeWindow, canonical_json, canonical_texts
+
+    items = (entry("01", doors=("北門", "east")), entry("02", valid_until=utc(2027, 1, 1)),
+             entry("03", schedule=Schedule(timezone="Asia/Hong_Kong", windows=(TimeWindow(start="08:00", end="18:00"),))))
+    assert canonical_texts(items) == [canonical_json(e) for e in items]
+    assert canonical_texts(list(items)) == canonical_texts(items) and canonical_texts(()) == []
