@@ -39,12 +39,12 @@ def _gid(group: str | None) -> int | None:
         return None
 
 
-def set_group(path: Path, group: str | None) -> None:
-    """Give ``path`` to ``group`` where that group exists here and we may."""
+def set_group(path: Path, group: str | None, fd: int | None = None) -> None:
+    """Give ``path`` (through ``fd`` when it is open) to ``group`` where that group exists here and we may."""
     gid = _gid(group)
     if gid is not None:
         try:
-            os.chown(path, -1, gid)
+            os.chown(path if fd is None else fd, -1, gid)
         except PermissionError:
             log.warning("cannot give %s to group %s; mosquitto may not be able to read it", path, group)
 
@@ -56,12 +56,7 @@ def write_atomic(path: Path, data: bytes, mode: int, group: str | None = None) -
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, mode)  # the umask may have narrowed it; a wider mode is deliberate here
-        gid = _gid(group)
-        if gid is not None:
-            try:
-                os.fchown(fd, -1, gid)
-            except PermissionError:
-                log.warning("cannot give %s to group %s; mosquitto may not be able to read it", path, group)
+        set_group(path, group, fd)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
