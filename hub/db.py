@@ -18,20 +18,28 @@ The database holds token and session hashes, password hashes, gate keys (sealed)
 people's details: the file and its -wal and -shm are made 0600 (owner only) when opened,
 whatever the umask, and an older, wider file is narrowed.
 
+Side effects of a write (waking live pages, counters, logs) are registered inside the
+transaction with ``after_commit`` and run once it has committed, never for a rollback.
+A ``savepoint`` inside a transaction lets one step fail alone (a poison message in a batch
+of events: hub.mqtt) and drops the side effects that step had registered.
+
 Each domain declares its tables in a ``SCHEMA`` string (CREATE ... IF NOT EXISTS) and is
 listed in hub.schema; ``Store.open`` applies them in order.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import sqlite_utils
+
+log = logging.getLogger(__name__)
 
 #: read connections kept open between reads; more are opened while more reads run at once
 #: (the HTTP thread pool bounds how many) and closed again when they end
@@ -64,6 +72,10 @@ class Store:
         self._idle: list[_Reader] = []
         self._closed = False
         self._mine = threading.local()  # this thread's open read, so nested reads share it
+        self._after: list[Callable[[], None]] = []  # the open transaction's after_commit hooks
+        self._once: set[Callable[[], None]] = set()  # those of them registered with once=True
+        self._savepoints = 0
+        self._serial = 0  # counts outer transactions: tx_serial
 
     @classmethod
     def open(cls, path: str | Path) -> "Store":
@@ -81,7 +93,9 @@ class Store:
             if outer:
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._writing = threading.get_ident()
+                self._serial += 1
             self._depth += 1
+            hooks: list[Callable[[], None]] = []
             try:
                 try:
                     yield self.db
@@ -94,12 +108,69 @@ class Store:
                     raise
                 self._depth -= 1
                 if outer:
-                    self._conn.execute("COMMIT")
+                    try:
+                        self._conn.execute("COMMIT")
+                    except BaseException:
+                        if self._conn.in_transaction:  # a COMMIT that failed (busy, full) leaves it open
+                            self._conn.execute("ROLLBACK")
+                        raise
+                    hooks = self._after
             finally:
                 if outer:
                     self._writing = None
+                    self._after, self._once = [], set()
         if outer:
             self._renew_own_read()
+            _run_hooks(hooks)
+
+    @property
+    def tx_serial(self) -> int | None:
+        """Which transaction this thread is in (None: none), so a value read inside one can be
+        reused for the rest of it: no other writer, in this process or another, can change
+        the database until it ends (BEGIN IMMEDIATE holds SQLite's write lock)."""
+        return self._serial if self._writing == threading.get_ident() else None
+
+    def after_commit(self, fn: Callable[[], None], once: bool = False) -> None:
+        """Run ``fn`` once the transaction this thread is in has committed (dropped if it rolls
+        back), after the store's lock is released. With ``once``, an equal callable already
+        waiting there is enough (a wake-up that each message of a batch asks for)."""
+        if self._writing != threading.get_ident():
+            raise RuntimeError("after_commit outside a transaction")
+        if once:
+            if fn in self._once:
+                return
+            self._once.add(fn)
+        self._after.append(fn)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite_utils.Database]:
+        """A step inside this thread's transaction that an exception undoes alone (with the
+        after_commit hooks it registered), leaving the transaction open for the next step.
+
+        If SQLite itself rolled the whole transaction back (some storage errors do), the step
+        raises sqlite3.OperationalError (a storage failure, hub.deadletters.store), because
+        the steps before it are gone too."""
+        if self._writing != threading.get_ident():
+            raise RuntimeError("savepoint outside a transaction")
+        self._savepoints += 1
+        name = f"step{self._savepoints}"
+        mark = len(self._after)
+        self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self.db
+        except BaseException as exc:
+            self._drop_hooks(mark)
+            if not self._conn.in_transaction:
+                raise sqlite3.OperationalError("SQLite rolled the transaction back") from exc
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        if not self._conn.in_transaction:
+            self._drop_hooks(mark)
+            raise sqlite3.OperationalError("SQLite rolled the transaction back during a step")
+        self._conn.execute(f"RELEASE {name}")
 
     @contextmanager
     def read(self) -> Iterator[sqlite_utils.Database]:
@@ -139,6 +210,11 @@ class Store:
         and the writer's own settings (a read's connection is another connection)."""
         with self._lock:
             yield self.db
+
+    def _drop_hooks(self, mark: int) -> None:
+        if len(self._after) > mark:
+            del self._after[mark:]
+            self._once &= set(self._after)
 
     def close(self) -> None:
         with self._lock:
@@ -185,6 +261,16 @@ class Store:
             held[0].execute("BEGIN")
         except sqlite3.Error:
             pass  # a cursor still open on it: it keeps the state it began with
+
+
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    """A hook that fails is logged: what it follows has committed, so the caller must not
+    see an error (it would retry, or report a failure, for a write that was kept)."""
+    for fn in hooks:
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("an after-commit hook failed")
 
 
 def _connect(path: str) -> sqlite3.Connection:

@@ -11,21 +11,37 @@ changes are published by hub.gates.publisher, which a card change wakes (see
 hub.gates.acl); one-off messages (a remote-open command) are published by the endpoint
 right after its transaction.
 
-Receiving: a message is acknowledged to the broker only once its handler has returned, and
-handlers commit before they return, so nothing the hub was sent is lost to a crash. A
-malformed message is not an error: its handler drops and counts it (Drops) and returns.
-A handler that raises is one of two things (hub.deadletters.store.storage_failed says which):
-- the store failing (disk full, database locked): not acknowledged; the message is retried
-  every RETRY_S, in order, with everything received after it waiting behind it (it would
-  fail the same way), and on a reconnect the broker sends it again itself. Never given up.
-- anything else (a poison message: a value or a bug its content reaches): tried again at
-  once, POISON_TRIES times in all; then kept as a dead letter (hub.deadletters) and
+Receiving: paho's network thread only queues what arrives; one worker thread
+("mqtt-intake") runs the handlers in arrival order, so a slow handler or an fsync never
+stops paho reading the wire (or answering the broker's keepalive). Handlers registered with ``batch=store``
+(events: many a second from many gates) are run in groups: the worker takes what is
+queued (at most MAX_BATCH, and no more once the transaction has been open BATCH_S) into
+ONE transaction of that store, each message in its own savepoint, so one commit (one
+fsync) stores them all. Any other handler runs alone, in its turn, as it always did.
+
+A message is acknowledged to the broker only once the transaction holding it has
+committed, and acknowledgements go out in the order the messages came (MQTT 3.1.1, 4.6),
+so nothing the hub was sent is lost to a crash: what was not acknowledged, the broker
+sends again. A malformed message is not an error: its handler drops and counts it (Drops)
+and returns. A handler that raises is one of two things (hub.deadletters.store.storage_failed
+says which):
+- the store failing (disk full, database locked): its whole batch is rolled back and
+  nothing in it is acknowledged; it is retried every RETRY_S, in order, with everything
+  received after it waiting behind it (it would fail the same way), and on a reconnect the
+  broker sends it again itself. Never given up.
+- anything else (a poison message: a value or a bug its content reaches): its savepoint is
+  rolled back and it is tried again at once, POISON_TRIES times in all; then kept as a dead
+  letter (hub.deadletters, in the same transaction as the good messages around it) and
   acknowledged, and intake goes on. If keeping it fails, it is held like a storage failure.
 Poison is handled in place, not set aside: paho 2.x sends a PUBACK the moment ``ack`` is
 called, in whatever order, but MQTT 3.1.1 (4.6) wants them in the order the messages came,
 and every unacknowledged message holds one of the broker's in-flight slots for this client
 (mosquitto's max_inflight_messages, 20 by default), which set-aside poison would fill. In
 place, a poison costs the messages behind it POISON_TRIES handler calls (milliseconds).
+
+Side effects of a batched handler (waking live pages, counters, logs) go through
+``Store.after_commit``, so they happen once, and only for what was kept. Counters of this
+class (``dead_lettered``) follow the same rule.
 """
 
 from __future__ import annotations
@@ -35,8 +51,9 @@ import logging
 import threading
 import time
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -49,6 +66,9 @@ from protocols.mqtt_settings import login
 from protocols.signing import BadSignature, verify
 from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
 
+if TYPE_CHECKING:
+    from hub.db import Store
+
 log = logging.getLogger(__name__)
 M = TypeVar("M")
 
@@ -56,6 +76,11 @@ M = TypeVar("M")
 RETRY_S = 2.0
 #: calls of a handler that fails for any other reason before its message is a dead letter
 POISON_TRIES = 3
+#: most messages stored in one transaction (one commit, one fsync)
+MAX_BATCH = 500
+#: no more messages join a transaction once it has been open this long, so the store's
+#: write lock is never held long for intake (a revocation waits for it)
+BATCH_S = 0.05
 
 Handler = Callable[[str, bytes], None]
 
@@ -77,6 +102,21 @@ class _Sub:
     pattern: str
     qos: int
     handler: Handler
+    batch: "Store | None" = None
+
+
+@dataclass(eq=False)
+class _Received:
+    """A message waiting for its handler; ``session`` is the connection it came on (its mid
+    means nothing on another: the broker sends it again there)."""
+
+    sub: _Sub | None  # None: no handler; acknowledged in its turn
+    msg: paho.MQTTMessage
+    session: int
+
+
+class _Held(Exception):
+    """A message of a batch cannot be stored now: the batch is rolled back and retried."""
 
 
 def hub_status_payload(online: bool) -> bytes:
@@ -100,9 +140,12 @@ class HubMqtt:
         # A persistent session: a gate forgets an event once the broker has it, so while the
         # hub is away (restart, upgrade, crash) the broker must queue the hub's QoS 1 events.
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False, manual_ack=True)
-        self._retry: deque[tuple[Handler, paho.MQTTMessage]] = deque()
-        self._retry_lock = threading.Lock()
-        self._retry_thread: threading.Thread | None = None
+        self._queue: deque[_Received] = deque()
+        self._wake = threading.Condition()
+        self._session = 0  # which connection a message came on
+        self._held = False  # the head of the queue failed for want of storage
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(10_000)
         self.client.reconnect_delay_set(min_delay=1, max_delay=5)
@@ -115,90 +158,166 @@ class HubMqtt:
         self._sub_mid: int | None = None
 
     # -- registration -------------------------------------------------------------------
-    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
-        """Call ``handler(topic, payload)`` on the network thread for each matching message."""
-        self._subs.append(_Sub(pattern, qos, handler))
-        self.client.message_callback_add(pattern, self._dispatch(handler))
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1, batch: "Store | None" = None) -> None:
+        """Call ``handler(topic, payload)`` on the intake worker for each matching message;
+        with ``batch``, inside a transaction of that store shared with other messages (the
+        handler's own ``tx()`` joins it; side effects through ``batch.after_commit``)."""
+        sub = _Sub(pattern, qos, handler, batch)
+        self._subs.append(sub)
+        self.client.message_callback_add(pattern, self._enqueuer(sub))
         if self._connected.is_set():
             self.client.subscribe(pattern, qos)
 
-    def _dispatch(self, handler: Handler) -> Callable:
-        def call(client, _userdata, msg) -> None:
-            with self._retry_lock:
-                waiting = bool(self._retry)
-            if waiting or not self._handled(handler, msg):
-                with self._retry_lock:  # keep it (unacknowledged) until it can be stored
-                    self._retry.append((handler, msg))
+    def _enqueuer(self, sub: _Sub | None) -> Callable:
+        def enqueue(_client, _userdata, msg) -> None:
+            with self._wake:
+                self._queue.append(_Received(sub, msg, self._session))
+                self._wake.notify()
 
-        return call
+        return enqueue
 
-    def _handled(self, handler: Handler, msg: paho.MQTTMessage) -> bool:
-        """Handle and acknowledge ``msg``, or keep it as a dead letter and acknowledge it;
-        False (not acknowledged: retry later) only when the storage failed."""
+    # -- the intake worker ----------------------------------------------------------------
+    def _intake(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and self._started:
+                    self._wake.wait()
+                if not self._started:
+                    return
+                head = self._queue[0]
+            store = head.sub.batch if head.sub is not None else None
+            done = self._one(head) if store is None else self._batch(store)
+            if done is None:
+                self._held = True
+                self._stopping.wait(RETRY_S)
+                continue
+            self._held = False
+            self._settle(done)
+
+    def _next(self, index: int, store: "Store", session: int) -> _Received | None:
+        """The queued message at ``index`` if it joins a batch in ``store`` now."""
+        with self._wake:
+            if self._session != session or index >= len(self._queue) or index >= MAX_BATCH:
+                return None
+            item = self._queue[index]
+        return item if item.sub is not None and item.sub.batch is store else None
+
+    def _settle(self, done: list[_Received]) -> None:
+        """Acknowledge what is stored, in arrival order, and take it off the queue."""
+        with self._wake:
+            session = self._session
+            for item in done:
+                if self._queue and self._queue[0] is item:
+                    self._queue.popleft()
+        for item in done:
+            if item.session == session:  # a reconnect since: the broker sends it again
+                self.client.ack(item.msg.mid, item.msg.qos)
+
+    def _one(self, item: _Received) -> list[_Received] | None:
+        """Handle a message alone (its handler commits its own transactions); None: held."""
+        if item.sub is None:
+            log.debug("unhandled MQTT message on %s", _topic_text(item.msg))
+            return [item]
+        try:
+            self._handled(item, None)
+        except _Held:
+            return None
+        return [item]
+
+    def _batch(self, store: "Store") -> list[_Received] | None:
+        """Handle the queued messages that batch in ``store``, from the front, in one
+        transaction; what committed (None: held, nothing kept). Messages that arrive while
+        it is open (or waits for the store's lock) join it, up to MAX_BATCH and BATCH_S."""
+        done: list[_Received] = []
+        with self._wake:
+            session = self._session
+        try:
+            with store.tx():
+                began = time.monotonic()
+                while not done or time.monotonic() - began < BATCH_S:
+                    item = self._next(len(done), store, session)
+                    if item is None:
+                        break
+                    self._handled(item, store)
+                    done.append(item)
+        except _Held:
+            return None
+        except Exception:  # noqa: BLE001 - the commit failed: nothing of the batch is kept
+            log.exception("a batch of %d messages could not be committed; it will be retried", len(done))
+            return None
+        return done
+
+    def _handled(self, item: _Received, store: "Store | None") -> None:
+        """Run the handler (in a savepoint of ``store``'s open transaction, if given), or keep
+        the message as a dead letter; _Held when it cannot be stored now."""
+        assert item.sub is not None
+        handler, msg = item.sub.handler, item.msg
         topic = _topic_text(msg)
+        step = store.savepoint if store is not None else nullcontext
         failure: Exception | None = None
         for _ in range(POISON_TRIES):
             try:
-                handler(topic, msg.payload)
+                with step():
+                    handler(topic, msg.payload)
             except Exception as exc:  # noqa: BLE001 - every failure is either retried or kept
                 if storage_failed(exc):
                     log.exception("handler for %s could not store; the message will be retried", topic)
-                    return False
+                    raise _Held from exc
                 failure = exc
                 continue
-            self.client.ack(msg.mid, msg.qos)
-            return True
+            return
         assert failure is not None
         if self.dead_letters is None:
             log.error("handler for %s failed %d times (%s); no dead-letter store: retried", topic,
                       POISON_TRIES, type(failure).__name__, exc_info=failure)
-            return False
+            raise _Held from failure
         try:
-            new = self.dead_letters.keep(topic, msg.payload, failure)
-        except Exception:  # noqa: BLE001 - not kept, so not acknowledged: retried like a storage failure
+            with step():
+                new = self.dead_letters.keep(topic, msg.payload, failure)
+        except Exception as exc:  # noqa: BLE001 - not kept, so not acknowledged: retried like a storage failure
             log.exception("could not keep the message on %s as a dead letter; it will be retried", topic)
-            return False
-        if new:
-            self.dead_lettered += 1
-            log.error("message on %s failed %d times; kept as a dead letter", topic, POISON_TRIES, exc_info=failure)
-        else:  # the broker delivered a known poison again (a retained status, a queued copy)
-            log.info("message on %s is a known dead letter (%s); acknowledged", topic, type(failure).__name__)
-        self.client.ack(msg.mid, msg.qos)
-        return True
+            raise _Held from exc
 
-    def _retry_loop(self) -> None:
-        while self._started:
-            time.sleep(RETRY_S)
-            while True:
-                with self._retry_lock:
-                    if not self._retry:
-                        break
-                    handler, msg = self._retry[0]
-                if not self._handled(handler, msg):
-                    break
-                with self._retry_lock:
-                    if self._retry and self._retry[0][1] is msg:
-                        self._retry.popleft()
+        def kept() -> None:
+            if new:
+                self.dead_lettered += 1
+                log.error("message on %s failed %d times; kept as a dead letter", topic, POISON_TRIES,
+                          exc_info=failure)
+            else:  # the broker delivered a known poison again (a retained status, a queued copy)
+                log.info("message on %s is a known dead letter (%s); acknowledged", topic, type(failure).__name__)
+
+        if store is not None:
+            store.after_commit(kept)
+        else:
+            kept()
 
     @property
     def retrying(self) -> int:
-        """Messages received but not yet stored (and so not acknowledged)."""
-        with self._retry_lock:
-            return len(self._retry)
+        """Messages received but not stored, because the store failed (not acknowledged)."""
+        with self._wake:
+            return len(self._queue) if self._held else 0
+
+    @property
+    def queued(self) -> int:
+        """Messages received and not yet stored and acknowledged."""
+        with self._wake:
+            return len(self._queue)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; paho keeps reconnecting while the broker is away."""
         self._started = True
+        self._stopping.clear()
+        self._worker = threading.Thread(target=self._intake, name="mqtt-intake", daemon=True)
+        self._worker.start()
         self.client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)
         self.client.loop_start()
-        self._retry_thread = threading.Thread(target=self._retry_loop, name="mqtt-retry", daemon=True)
-        self._retry_thread.start()
 
     def stop(self) -> None:
         if not self._started:
             return
-        self._started = False
+        with self._wake:
+            self._started = False
         if self._connected.is_set():
             info = self.client.publish(self.status_topic, hub_status_payload(False), qos=1, retain=True)
             try:
@@ -208,6 +327,11 @@ class HubMqtt:
         self.client.disconnect()
         self.client.loop_stop()
         self._connected.clear()
+        with self._wake:
+            self._stopping.set()
+            self._wake.notify_all()
+        if self._worker is not None:  # let a batch under way commit before the store closes
+            self._worker.join(10)
 
     def wait_connected(self, timeout: float = 5.0) -> bool:
         return self._connected.wait(timeout)
@@ -253,15 +377,15 @@ class HubMqtt:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
         self._connected.clear()
-        with self._retry_lock:  # the broker sends these again on reconnect; their mids die here
-            self._retry.clear()
+        with self._wake:  # the broker sends these again on reconnect; their mids die here
+            self._queue.clear()
+            self._session += 1
         if self._started:
             log.warning("MQTT disconnected (%s); reconnecting", reason_code)
 
-    def _on_message(self, client, _userdata, msg) -> None:
-        # no handler (or a topic that is not UTF-8): acknowledged, or it would hold a slot forever
-        client.ack(msg.mid, msg.qos)
-        log.debug("unhandled MQTT message on %s", _topic_text(msg))
+    def _on_message(self, client, userdata, msg) -> None:
+        # no handler (or a topic that is not UTF-8): acknowledged in its turn, or it would hold a slot forever
+        self._enqueuer(None)(client, userdata, msg)
 
 
 def _topic_text(msg: paho.MQTTMessage) -> str:
@@ -284,8 +408,10 @@ class Drops:
     Every message from a gate must be signed with that gate's key (protocols.signing):
     ``keys(gate_id)`` gives the keys the hub holds for it (hub.gates.keys.GateKeys.keys,
     cached there); none: dropped as ``unregistered_gate``; no key matches: ``bad_signature``.
-    ``verified(gate_id, index)`` is told which key signed each accepted message (key
-    rotation: hub.gates.keys.KeyPusher).
+    ``verified(gate_id, index)`` is told which key signed each accepted message of a gate
+    that holds more than one (key rotation: hub.gates.keys.KeyPusher; with one key there is
+    nothing to confirm). ``from_gate(..., keys=)`` lets a caller look keys up its own way
+    (hub.events.ingest reuses them within one transaction).
     """
 
     def __init__(
@@ -318,7 +444,10 @@ class Drops:
         with self._lock:
             return self.by_gate.get(gate_id, {}).get("bad_signature", 0)
 
-    def from_gate(self, channel: str, topic: str, payload: bytes, model: type[M]) -> M | None:
+    def from_gate(
+        self, channel: str, topic: str, payload: bytes, model: type[M],
+        keys: Callable[[str], Sequence[str]] | None = None,
+    ) -> M | None:
         """The message if it parses, speaks for the gate in its topic and is signed by that
         gate's key for this site and channel; otherwise dropped.
 
@@ -335,17 +464,18 @@ class Drops:
             self.drop(channel, topic, f"gate_id {msg.gate_id!r} is not the topic's gate {where.gate_id!r}",
                       "wrong_gate", where.gate_id)
             return None
-        keys = self.keys(where.gate_id) if self.keys is not None else ()
-        if not keys:
+        lookup = keys or self.keys
+        held = lookup(where.gate_id) if lookup is not None else ()
+        if not held:
             self.drop(channel, topic, f"gate {where.gate_id!r} is not registered (gate-hub gate add)",
                       "unregistered_gate", where.gate_id)
             return None
         try:
-            index = verify(msg, keys, where.site, where.channel, where.gate_id)
+            index = verify(msg, held, where.site, where.channel, where.gate_id)
         except BadSignature as exc:
             self.drop(channel, topic, str(exc), "bad_signature", where.gate_id)
             return None
-        if self.verified is not None:
+        if self.verified is not None and len(held) > 1:
             try:
                 self.verified(where.gate_id, index)
             except Exception:  # noqa: BLE001 - key bookkeeping must not cost the message

@@ -184,8 +184,12 @@ class DeadLetters:
         """Keep it (True) or count a repeat (False); raises if the store fails (the caller retries)."""
         with self.store.tx() as db:
             new = keep(db, topic, payload, error_text(exc), self.clock())
-        if new:
-            self.kept += 1
-        else:
-            self.repeats += 1
+            # counted once kept: inside a batch of messages (hub.mqtt) that may yet roll back
+            self.store.after_commit(self._count_kept if new else self._count_repeat)
         return new
+
+    def _count_kept(self) -> None:
+        self.kept += 1
+
+    def _count_repeat(self) -> None:
+        self.repeats += 1

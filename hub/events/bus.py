@@ -1,7 +1,9 @@
 """Wakes live pages when an event is stored, and streams what is new as server-sent events.
 
-The MQTT thread calls ``notify`` after the event's transaction commits; each open stream
-waits on an asyncio.Event on the server's loop and then reads what is new from the store.
+The hub's MQTT intake calls ``notify`` once a transaction that stored events has committed
+(once per transaction, however many events it held: Store.after_commit); each open stream
+waits on an asyncio.Event on the server's loop and then reads what is new from the store,
+so every committed event reaches every stream once, whatever the number of wake-ups.
 The bus carries no data, so a slow browser can never make it grow. Every live stream (the
 guards' passes, a desk's taps) is ``sse_response``: ids are the store's own sequence, so a
 browser that reconnects with Last-Event-ID resumes exactly after what it saw.

@@ -8,12 +8,23 @@ goes on with the next message. An event dated more than five minutes ahead of it
 
 A PRESENTED event (a card on an enrolment desk's reader) is not a pass: it goes to the
 desk's own table (hub.enroll.store), never to the events that guards and reports see.
+
+``handle`` runs inside a transaction the intake worker shares among many events (hub.mqtt,
+``batch``), so what follows a stored event (waking the live pages, the counters, the log
+line of a flagged one) is registered with ``Store.after_commit``: it happens once the event
+is committed, and never for one rolled back. The gate's bookkeeping is the one lookup the
+event needs anyway (its clock offset), made once per gate per batch like its keys: a gate
+with no row yet is registered in the same transaction (hub.gates.acl.ensure_gate); a known
+gate costs nothing more. Gate rows are never deleted (``gate retire`` forgets the keys, so
+hub.mqtt.Drops refuses what it sends), and what is remembered lives for one transaction,
+during which nothing else can write, so there is nothing to invalidate.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from functools import partial
 
 import sqlite_utils
 
@@ -28,11 +39,6 @@ from protocols.messages import EventKind, GateEvent
 log = logging.getLogger(__name__)
 
 
-def _clock_offset(db: sqlite_utils.Database, gate_id: str) -> float | None:
-    rows = list(db.query("SELECT clock_offset_s FROM gates WHERE gate_id = ?", [gate_id]))
-    return rows[0]["clock_offset_s"] if rows else None
-
-
 class EventIngest:
     def __init__(self, store: Store, bus: EventBus, drops: Drops) -> None:
         self.store = store
@@ -43,37 +49,84 @@ class EventIngest:
         self.flagged = 0
         self.presented = 0
         self.presented_ignored = 0  # stale or repeated desk taps
+        self._memo_in: int | None = None  # the transaction _memo holds lookups of
+        self._memo: dict[tuple[str, str], object] = {}
 
     def handle(self, topic: str, payload: bytes) -> int | None:
         """Store one event message; its seq, or None if dropped or already stored."""
-        event = self.drops.from_gate("event", topic, payload, GateEvent)
+        event = self.drops.from_gate("event", topic, payload, GateEvent, keys=self._keys)
         if event is None:
             return None
         if event.kind == EventKind.PRESENTED:
             return self._presented(event)
         received = datetime.now(timezone.utc)
         with self.store.tx() as db:
-            acl.ensure_gate(db, event.gate_id)
-            flag = events.date_flag(event.at, received, _clock_offset(db, event.gate_id))
+            flag = events.date_flag(event.at, received, self._clock(db, event.gate_id))
             seq = events.store_event(db, event, received, flag)
+            self.store.after_commit(partial(self._stored, event, seq, flag))
+            if seq is not None:
+                self.store.after_commit(self.bus.notify, once=True)
+        return seq
+
+    def _lookups(self) -> dict[tuple[str, str], object] | None:
+        """What this transaction has looked up about gates (None outside one).
+
+        Events of one batch share one transaction (hub.mqtt), and during it nothing else can
+        change a gate's keys or clock offset (hub.db.Store.tx_serial; a status, which sets
+        the offset, is never batched), so each gate is looked up once per batch."""
+        serial = self.store.tx_serial
+        if serial is None:
+            return None
+        if serial != self._memo_in:
+            self._memo_in, self._memo = serial, {}
+        return self._memo
+
+    def _keys(self, gate_id: str) -> list[str]:
+        lookup = self.drops.keys
+        if lookup is None:
+            return []
+        memo = self._lookups()
+        held = memo.get(("keys", gate_id)) if memo is not None else None
+        if held is None:
+            held = list(lookup(gate_id))
+            if memo is not None and len(held) == 1:  # more: a rotation under way, which this batch may settle
+                memo[("keys", gate_id)] = held
+        return held  # type: ignore[return-value]
+
+    def _clock(self, db: sqlite_utils.Database, gate_id: str) -> float | None:
+        memo = self._lookups()
+        key = ("clock", gate_id)
+        if memo is not None and key in memo:
+            return memo[key]  # type: ignore[return-value]
+        row = db.execute("SELECT clock_offset_s FROM gates WHERE gate_id = ?", [gate_id]).fetchone()
+        if row is None:  # a gate not seen before: registered (not remembered: its step may roll back)
+            acl.ensure_gate(db, gate_id)
+            return None
+        if memo is not None:
+            memo[key] = row[0]
+        return row[0]
+
+    def _stored(self, event: GateEvent, seq: int | None, flag: str | None) -> None:
         if seq is None:
             self.repeats += 1
-            return None
+            return
         self.stored += 1
         if flag:
             self.flagged += 1
             log.warning("event %s from gate %s is dated %s, ahead of its arrival: stored, flagged %s",
                         event.event_id, event.gate_id, event.at.isoformat(), flag)
-        self.bus.notify()
-        return seq
 
     def _presented(self, event: GateEvent) -> int | None:
         """Keep a desk tap for the clerk's page; a stale or repeated one is only counted."""
         with self.store.tx() as db:
             seq = desk.record(db, event, datetime.now(timezone.utc))
+            self.store.after_commit(partial(self._desk_tap, seq))
+            if seq is not None:
+                self.store.after_commit(self.bus.notify, once=True)
+        return seq
+
+    def _desk_tap(self, seq: int | None) -> None:
         if seq is None:
             self.presented_ignored += 1
-            return None
-        self.presented += 1
-        self.bus.notify()
-        return seq
+        else:
+            self.presented += 1

@@ -240,3 +240,50 @@ def test_a_dead_letter_that_cannot_be_written_is_retried_not_lost(tmp_path, brok
         for g in gates:
             g.close()
         hub.stop()
+
+
+def test_a_poison_event_in_the_middle_of_a_batch_costs_only_itself(tmp_path, broker) -> None:
+    """Events from two gates and one poison among them, all queued before the hub's intake
+    runs (it waits for the store's lock, held here), go into one group commit: the poison is
+    rolled back alone and kept once as a dead letter, every good event is stored, and all of
+    them are acknowledged (after a restart the broker sends none again: a marker event sent
+    then is the first and only thing the new hub is given)."""
+    config = stack.hub_config(tmp_path, broker)
+    hub = start_hub(config)
+    hub.site = config.hub.site
+    gates: list[Gate] = []
+    try:
+        with hub.store.writer() as db:
+            db.conn.executescript(TRIGGERS)
+        keys = {g: stack.register(hub, g) for g in ("gate1", "gate2", MALLORY)}
+        g1, g2, mallory = (Gate(broker, hub.site, g, keys[g]) for g in ("gate1", "gate2", MALLORY))
+        gates += [g1, g2, mallory]
+        sent = 0
+        with hub.store.writer():  # the intake worker waits here, so everything below queues
+            for i in range(6):
+                g1.send("event", g1.event(f"good-batch-g1-{i}"))
+                g2.send("event", g2.event(f"good-batch-g2-{i}"))
+                sent += 2
+                if i == 2:
+                    mallory.send("event", mallory.event("poison-batch", reader="poison"))
+                    sent += 1
+            wait_for(lambda: hub.mqtt.queued == sent, what=f"{sent} events queued at the hub")
+        wait_for(lambda: _stored(hub, "good-batch-") == 12, what="the 12 good events of the batch stored")
+        wait_for(lambda: hub.app.state.dead_letters.kept == 1, what="the poison kept as a dead letter")
+        assert _stored(hub, "poison-") == 0
+        assert hub.mqtt.dead_lettered == 1 and hub.mqtt.retrying == 0
+        wait_for(lambda: hub.mqtt.queued == 0, what="the batch acknowledged and taken off the queue")
+        assert hub.app.state.event_ingest.stored == 12 and hub.app.state.event_ingest.repeats == 0
+
+        hub.stop()
+        hub = start_hub(config)
+        hub.site = config.hub.site
+        g1.send("event", g1.event("good-marker"))
+        wait_for(lambda: _stored(hub, "good-marker") == 1, what="the marker stored by the restarted hub")
+        ingest = hub.app.state.event_ingest
+        assert (ingest.stored, ingest.repeats) == (1, 0), "the broker sent again an event the hub had stored"
+        assert hub.app.state.dead_letters.repeats == 0, "the broker sent the poison again: it was not acknowledged"
+    finally:
+        for g in gates:
+            g.close()
+        hub.stop()
