@@ -69,16 +69,36 @@ def build(path: Path, n: int = N) -> float:
             yield (f"ev-{i:09d}", gate, f"{gate}-in", "r1", "in", "decision", uid, "granted", "valid_card",
                    at, at, 1, "{}", at)
 
+    load_events(path, rows())
+    return time.perf_counter() - t0
+
+
+def load_events(path: Path, rows, reindex: bool = False) -> None:
+    """Events in bulk, one transaction: tuples of (event_id, gate_id, door_id, reader,
+    direction, kind, uid, decision, reason, at, at_utc, acl_rev, detail, received_at).
+
+    With ``reindex`` the events table's secondary indexes are dropped first and made again
+    from hub.events.store's SCHEMA afterwards (one sort each instead of millions of
+    scattered inserts: minutes saved on a year of events; the same indexes in the end)."""
     conn = sqlite3.connect(path, isolation_level=None)
+    # no other connection is open: out of WAL, new pages are written once, not to the WAL and
+    # then again to the file (the hub puts it back in WAL when it opens the file)
+    conn.execute("PRAGMA journal_mode=DELETE")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-400000")
+    indexes = [r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL")]
+    if reindex:
+        for name in indexes:
+            conn.execute(f"DROP INDEX {name}")
     conn.execute("BEGIN")
     conn.executemany(
         """INSERT INTO events (event_id, gate_id, door_id, reader, direction, kind, uid, decision, reason,
-               at, at_utc, acl_rev, detail, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows())
+               at, at_utc, acl_rev, detail, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", rows)
     conn.execute("COMMIT")
+    if reindex:
+        conn.executescript(events.SCHEMA)
     conn.close()
-    return time.perf_counter() - t0
 
 
 def _before(db, limit: int, gates: frozenset[str]) -> list:

@@ -8,8 +8,9 @@ DELETE on the table: append-only is enforced by the database, not by good manner
 
 from __future__ import annotations
 
+import heapq
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlite_utils
@@ -27,6 +28,11 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_entity ON audit (entity, entity_id);
 CREATE INDEX IF NOT EXISTS audit_who ON audit (who);
+-- the search (below): newest first, a card named as the related card, a unit's rows
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE INDEX IF NOT EXISTS audit_related ON audit (json_extract(detail, '$.related_uid'));
+CREATE INDEX IF NOT EXISTS audit_unit ON audit (json_extract(detail, '$.unit'));
+CREATE INDEX IF NOT EXISTS audit_action ON audit (action, at);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -59,11 +65,24 @@ def record(
 MAX_SEARCH = 1000
 
 
-def _card_uids(db: sqlite_utils.Database, where_card: str, where_move: str, value: Any) -> list[str]:
+def _card_uids(db: sqlite_utils.Database, where_card: str, where_move: str, value: Any,
+               move_args: list[Any] | None = None) -> list[str]:
     """Cards a person or unit holds now or held at any issue (the move rows keep the holder)."""
     uids = {r["uid"] for r in db.query(f"SELECT uid FROM cards WHERE {where_card}", [value])}
-    uids |= {r["uid"] for r in db.query(f"SELECT DISTINCT uid FROM card_moves WHERE {where_move}", [value])}
+    uids |= {r["uid"] for r in db.query(f"SELECT uid FROM card_moves WHERE {where_move}",
+                                        [value] if move_args is None else move_args)}
     return sorted(uids)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+#: a part of a holder's name in a move's detail: first the raw JSON text (as written, or
+#: with its characters escaped as json.dumps writes them), which is cheap to scan, then the
+#: name itself, parsed only for the rows that passed
+_MOVE_HOLDER_NAME = ("(detail LIKE ? ESCAPE '\\' OR detail LIKE ? ESCAPE '\\')"
+                     " AND json_extract(detail, '$.holder.name') LIKE ? ESCAPE '\\'")
 
 
 def search(
@@ -96,15 +115,16 @@ def search(
         person = person.strip()
         if person.isdigit():
             uids = _card_uids(db, "person_id = ?", "json_extract(detail, '$.holder.person_id') = ?", int(person))
-            own = "(a.entity = 'person' AND a.entity_id = ?)"
-            args.append(person)
+            marks = ",".join("?" * len(uids)) or "NULL"
+            where.append(f"((a.entity = 'person' AND a.entity_id = ?) OR (a.entity = 'card' AND a.entity_id IN ({marks})))")
+            args += [person, *uids]
         else:
-            like = f"%{person}%"
-            uids = _card_uids(db, "holder_name LIKE ?", "json_extract(detail, '$.holder.name') LIKE ?", like)
-            own = "0"
-        marks = ",".join("?" * len(uids)) or "NULL"
-        where.append(f"({own} OR (a.entity = 'card' AND a.entity_id IN ({marks})))")
-        args += uids
+            like = _like(person)
+            escaped = _like(json.dumps(person)[1:-1])
+            uids = _card_uids(db, "holder_name LIKE ? ESCAPE '\\'", _MOVE_HOLDER_NAME, like, [like, escaped, like])
+            marks = ",".join("?" * len(uids)) or "NULL"
+            where.append(f"(a.entity = 'card' AND a.entity_id IN ({marks}))")
+            args += uids
     if unit:
         unit = unit.strip()
         uids = _card_uids(db, "holder_unit = ?", "json_extract(detail, '$.holder.unit') = ?", unit)
@@ -121,20 +141,74 @@ def search(
         args.append(action)
     when = "COALESCE(m.at, a.at)"
     if since:
-        where.append(f"{when} >= ?")
-        args.append(since)
+        # a row's time is at most MOVE_AHEAD_S after it was written, so since bounds a.at too:
+        # the index's range
+        where.append(f"{when} >= ? AND a.at >= ?")
+        args += [since, _earlier(since)]
+    late: list[dict[str, Any]] = []
     if until:
         where.append(f"{when} < ?")
         args.append(until)
-    sql = ("SELECT a.id, a.at, a.who, a.action, a.entity, a.entity_id, a.reason, a.detail, m.at AS move_at,"
-           " json_extract(m.detail, '$.holder') AS holder"
-           " FROM audit a LEFT JOIN card_moves m ON a.entity = 'card' AND m.id = json_extract(a.detail, '$.move_id')")
+        # a row written from until on counts only if its move is a paper move of earlier:
+        # found from the (few) paper moves entered since, so the walk below starts at until
+        late = [dict(r) for r in db.conn.execute(
+            f"{_SELECT} WHERE {' AND '.join(where)} AND a.at >= ? AND a.entity = 'card' AND a.entity_id IN"
+            " (SELECT entity_id FROM audit WHERE action = 'paper_move' AND at >= ?)", [*args, until, until])]
+        where.append("a.at < ?")
+        args.append(until)
+    sql = _SELECT
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {when} DESC, a.id DESC LIMIT ?"
-    args.append(max(1, min(limit, MAX_SEARCH)))
-    rows = list(db.query(sql, args))
+    # a card, person or unit has few rows: found through their indexes, then sorted (the
+    # "+" keeps the planner from walking the whole log down audit_at looking for them)
+    sql += f" ORDER BY {'+' if card or person or unit else ''}a.at DESC, a.id DESC"
+    rows = _newest_by_move_time(db.conn.execute(sql, args), max(1, min(limit, MAX_SEARCH)), late)
     for r in rows:
         r["detail"] = json.loads(r["detail"])
         r["holder"] = json.loads(r["holder"]) if r["holder"] else None
     return rows
+
+
+_SELECT = ("SELECT a.id, a.at, a.who, a.action, a.entity, a.entity_id, a.reason, a.detail, m.at AS move_at,"
+           " json_extract(m.detail, '$.holder') AS holder"
+           " FROM audit a LEFT JOIN card_moves m ON a.entity = 'card' AND m.id = json_extract(a.detail, '$.move_id')")
+
+#: how far a move's time may be after its audit row was written: a paper move may be
+#: dated this far ahead of the hub's clock (hub.stock.paper.CLOCK_SLACK_S); every other
+#: move's time is before its row
+MOVE_AHEAD_S = 60
+
+
+def _earlier(at: str, seconds: float = MOVE_AHEAD_S) -> str:
+    """``at`` (the stored text form) less ``seconds``, in the same form."""
+    moved = datetime.fromisoformat(at) - timedelta(seconds=seconds)
+    return moved.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _newest_by_move_time(cursor: Any, limit: int, also: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The ``limit`` rows latest by their move's time (else their own), from ``also`` and
+    from rows given newest written first, reading no further than needed.
+
+    A row is written when its move is recorded, and a move's time is at most MOVE_AHEAD_S
+    after that (a paper move is entered late, never early but for clocks that differ): so
+    once rows are written that much before the ``limit``-th latest time kept, no later row
+    can enter, and the walk down the audit_at index stops there instead of sorting the
+    whole log.
+    """
+    kept: list[tuple[str, int, dict[str, Any]]] = []  # a min-heap: the earliest kept row on top
+
+    def keep(row: dict[str, Any]) -> None:
+        item = (row["move_at"] or row["at"], row["id"], row)
+        if len(kept) < limit:
+            heapq.heappush(kept, item)
+        elif item[:2] > kept[0][:2]:
+            heapq.heapreplace(kept, item)
+
+    for row in also or []:
+        keep(row)
+    for raw in cursor:
+        row = dict(raw)
+        if len(kept) >= limit and row["at"] < _earlier(kept[0][0]):
+            break
+        keep(row)
+    return [row for _, _, row in sorted(kept, key=lambda k: (k[0], k[1]), reverse=True)]

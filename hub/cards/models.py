@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS cards (
 CREATE INDEX IF NOT EXISTS cards_status ON cards (status);
 CREATE INDEX IF NOT EXISTS cards_unit ON cards (holder_unit);
 CREATE INDEX IF NOT EXISTS cards_person ON cards (person_id);  -- whose cards were seen at a gate (photos)
+-- the search box's cards by holder name (hub.people.registry) and a list by status in uid order
+CREATE INDEX IF NOT EXISTS cards_holder_name ON cards (holder_name);
+CREATE INDEX IF NOT EXISTS cards_status_uid ON cards (status, uid);
+-- a printed number's card among 10-character UIDs (hub.cards.printed._candidates)
+CREATE INDEX IF NOT EXISTS cards_uid_tail3 ON cards (substr(uid, 3)) WHERE length(uid) = 10;
+CREATE INDEX IF NOT EXISTS cards_uid_tail5 ON cards (substr(uid, 5)) WHERE length(uid) = 10;
 """
 
 

@@ -23,6 +23,7 @@ from hub import audit
 from hub.db import Store
 from hub.cards.rules import Particulars
 from hub.errors import BadInput, Conflict, NotFound
+from hub.people import names
 from protocols.uid import InvalidUid, normalise_uid
 
 SCHEMA = """
@@ -63,12 +64,81 @@ CREATE TABLE IF NOT EXISTS people (
     permit_no TEXT,
     permit_until TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    name_pinyin TEXT,
+    name_initials TEXT,
+    name_keys TEXT
 );
 CREATE INDEX IF NOT EXISTS people_unit ON people (unit_code);
 CREATE INDEX IF NOT EXISTS people_name ON people (name);
 CREATE INDEX IF NOT EXISTS people_phone ON people (phone);
 """
+
+#: a name's search keys (hub.people.names): the reading and the initials in B-tree indexes;
+#: the name and the keys in a trigram index over the people rows themselves (external
+#: content: nothing stored twice), which the triggers keep in step with every write of a
+#: people row, whoever makes it
+_NAME_COLUMNS = ("name_pinyin", "name_initials", "name_keys")
+_NAME_INDEXES = """
+CREATE INDEX IF NOT EXISTS people_pinyin ON people (name_pinyin);
+CREATE INDEX IF NOT EXISTS people_initials ON people (name_initials);
+"""
+_NAME_FTS = """
+CREATE VIRTUAL TABLE people_names USING fts5(
+    name, name_pinyin, name_initials, name_keys, content='people', content_rowid='id', tokenize='trigram');
+"""
+_NAME_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS people_names_insert AFTER INSERT ON people BEGIN
+    INSERT INTO people_names (rowid, name, name_pinyin, name_initials, name_keys)
+    VALUES (new.id, new.name, new.name_pinyin, new.name_initials, new.name_keys);
+END;
+CREATE TRIGGER IF NOT EXISTS people_names_delete AFTER DELETE ON people BEGIN
+    INSERT INTO people_names (people_names, rowid, name, name_pinyin, name_initials, name_keys)
+    VALUES ('delete', old.id, old.name, old.name_pinyin, old.name_initials, old.name_keys);
+END;
+CREATE TRIGGER IF NOT EXISTS people_names_update AFTER UPDATE OF name, name_pinyin, name_initials, name_keys
+ON people BEGIN
+    INSERT INTO people_names (people_names, rowid, name, name_pinyin, name_initials, name_keys)
+    VALUES ('delete', old.id, old.name, old.name_pinyin, old.name_initials, old.name_keys);
+    INSERT INTO people_names (rowid, name, name_pinyin, name_initials, name_keys)
+    VALUES (new.id, new.name, new.name_pinyin, new.name_initials, new.name_keys);
+END;
+"""
+
+
+def _name_columns(name: str) -> dict[str, str]:
+    """The one place a name's search keys are made for a people row."""
+    keys = names.keys_of(name)
+    return {"name_pinyin": keys.pinyin, "name_initials": keys.initials, "name_keys": keys.keys}
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Give an older register the name keys and their indexes, and key every unkeyed row.
+
+    On the writer, outside any transaction (hub.schema); one transaction here. The trigram
+    index is built whole once, from rows already keyed, before its triggers exist (an
+    external-content index must never be told to delete a row it does not hold)."""
+    have = {r["name"] for r in db.query("PRAGMA table_info(people)")}
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for column in _NAME_COLUMNS:
+            if column not in have:
+                db.execute(f"ALTER TABLE people ADD COLUMN {column} TEXT")
+        for statement in _NAME_INDEXES.strip().splitlines():
+            db.execute(statement)
+        fresh = not db["people_names"].exists()
+        for row in list(db.query("SELECT id, name FROM people WHERE name_keys IS NULL")):
+            db.execute("UPDATE people SET name_pinyin = ?, name_initials = ?, name_keys = ? WHERE id = ?",
+                       [*_name_columns(row["name"]).values(), row["id"]])
+        if fresh:
+            db.execute(_NAME_FTS)
+            db.execute("INSERT INTO people_names (people_names) VALUES ('rebuild')")
+        for trigger in _NAME_TRIGGERS.strip().split("END;")[:-1]:
+            db.execute(trigger + "END;")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 class PersonRole(StrEnum):
@@ -250,7 +320,7 @@ def insert_person(db: sqlite_utils.Database, who: str, person: PersonIn) -> int:
         "tenancy_end": person.tenancy_end.isoformat() if person.tenancy_end else None,
         "police_registration_no": person.police_registration_no, "employer_household_id": employer_id,
         "permit_no": person.permit_no, "permit_until": person.permit_until.isoformat() if person.permit_until else None,
-        "created_at": now, "updated_at": now,
+        "created_at": now, "updated_at": now, **_name_columns(person.name),
     })
     audit.record(db, who, "create", "person", str(table.last_pk), unit=person.unit, role=person.role.value)
     return table.last_pk
@@ -321,6 +391,8 @@ def public_person(row: dict[str, Any]) -> dict[str, Any]:
     out["id_doc_no"] = mask(row.get("id_doc_no"))
     out["has_photo"] = bool(row.get("photo_id"))
     out.pop("photo_id", None)
+    for column in _NAME_COLUMNS:  # how the search finds a name, not part of the person
+        out.pop(column, None)
     return out
 
 
@@ -410,11 +482,28 @@ INDEXED_SEARCHES = {
     "cards_by_unit": f"SELECT {_CARD_COLUMNS} FROM cards WHERE holder_unit >= ? AND holder_unit < ? "
                      "ORDER BY holder_unit LIMIT ?",
 }
-#: names match anywhere in them, case aside: a scan of the table (until a trigram index)
-NAME_SEARCHES = {
-    "people": "SELECT * FROM people WHERE name LIKE ? ESCAPE '\\' ORDER BY name LIMIT ?",
-    "cards": f"SELECT {_CARD_COLUMNS} FROM cards WHERE holder_name LIKE ? ESCAPE '\\' ORDER BY uid LIMIT ?",
+#: a person by name (hub.people.names): the whole name, reading or initials, each through its
+#: index (a test reads every plan); parameters: the name, the folded query twice, a limit
+NAME_EXACT = "SELECT * FROM people WHERE name = ? OR name_pinyin = ? OR name_initials = ? LIMIT ?"
+#: the start of the name, reading or initials: a range of one index each; the range's ends, a limit
+NAME_STARTS = {
+    "name": "SELECT * FROM people WHERE name >= ? AND name < ? ORDER BY name LIMIT ?",
+    "pinyin": "SELECT * FROM people WHERE name_pinyin >= ? AND name_pinyin < ? ORDER BY name_pinyin LIMIT ?",
+    "initials": "SELECT * FROM people WHERE name_initials >= ? AND name_initials < ? ORDER BY name_initials LIMIT ?",
 }
+#: anywhere in the name or its keys, through the trigram index; an FTS5 query, a limit
+NAME_ANYWHERE = ("SELECT p.* FROM people_names f JOIN people p ON p.id = f.rowid "
+                 "WHERE people_names MATCH ? LIMIT ?")
+#: cards by holder name: those of the people the name search found (by person or the same
+#: name), and those whose holder name begins with the text; each through an index
+CARDS_BY_HOLDER_START = (f"SELECT {_CARD_COLUMNS} FROM cards WHERE holder_name >= ? AND holder_name < ? "
+                         "ORDER BY holder_name LIMIT ?")
+
+
+def cards_of_people_sql(people: int, names_: int) -> str:
+    """Cards held by ``people`` person ids or in ``names_`` holder names (placeholders for each, then a limit)."""
+    return (f"SELECT {_CARD_COLUMNS} FROM cards WHERE person_id IN ({','.join('?' * people) or 'NULL'}) "
+            f"OR holder_name IN ({','.join('?' * names_) or 'NULL'}) LIMIT ?")
 
 
 def _starting_with(text: str) -> tuple[str, str]:
@@ -423,12 +512,44 @@ def _starting_with(text: str) -> tuple[str, str]:
     return text, ((text[:-1] + chr(last + 1)) if last < 0x10FFFF else text + "\U0010ffff")
 
 
+def _match(query: str) -> str:
+    """The FTS5 query for ``query`` anywhere in a name or its keys: as typed and as folded
+    (3 characters or more), or the wrapped token of a 1- or 2-character piece."""
+    folded = names.folded(query)
+    if len(folded) < names.TRIGRAM:
+        return "name_keys : " + names.fts_phrase(names.short_token(folded))
+    typed = query.strip()
+    return " OR ".join(dict.fromkeys(names.fts_phrase(t) for t in (typed, folded) if len(t) >= names.TRIGRAM))
+
+
+def search_names(db: sqlite_utils.Database, query: str, limit: int) -> list[dict[str, Any]]:
+    """People whose name, reading or initials match ``query``: each lookup bounded by
+    ``limit`` and served by an index, so the exact names are among the rows whatever the
+    register's size; ranked by hub.people.names.rank, then by name."""
+    folded = names.folded(query)
+    typed = query.strip()
+    rows = [*db.query(NAME_EXACT, [typed, folded, folded, limit])]
+    rows += db.query(NAME_STARTS["name"], [*_starting_with(typed), limit])
+    for key in ("pinyin", "initials"):
+        rows += db.query(NAME_STARTS[key], [*_starting_with(folded), limit])
+    rows += db.query(NAME_ANYWHERE, [_match(query), limit])
+    unique = {r["id"]: r for r in rows}.values()
+    return sorted(unique, key=lambda r: (names.rank(r["name"], r["name_pinyin"], r["name_initials"], query),
+                                         r["name"], r["id"]))[:limit]
+
+
 def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
-    """One box for the clerk: a unit code, a name, a phone number or a card UID.
+    """One box for the clerk: a unit code, a name (its characters, pinyin or initials), a
+    phone number or a card UID.
 
     A unit, phone number or card UID matches from its start (through an index, however big
-    the estate); a name matches anywhere in it, and is looked for only when the text has no
-    digit (no name has one), so a search by number never scans the register.
+    the estate); a name matches anywhere in it, by its pinyin or initials too (search_names),
+    and is looked for only when the text has no digit (no name has one), so a search by
+    number never reads names. People come best match first: the exact name, then the
+    whole reading or initials, then those beginning with the text, then the rest. Cards
+    by name are the found people's cards (linked, or in the same name) and those whose
+    holder name begins with the text: a holder outside the register is found by the start
+    of the name on the card, not by a part from its middle (which only a scan could find).
     """
     text = (q or "").strip()
     if not text:
@@ -437,17 +558,22 @@ def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, An
         raise BadInput("the search is too long", field="q")
     limit = max(1, min(limit, 100))
     upper, plain = _starting_with(text.upper()), _starting_with(text)
-    by_name = not any(ch.isdigit() for ch in text)
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    by_name = names.is_name_query(text)
     with store.read() as db:
         units = list(db.query(INDEXED_SEARCHES["units"], [*upper, limit]))
+        named = search_names(db, text, limit) if by_name else []
         people_rows = [*db.query(INDEXED_SEARCHES["people_by_unit"], [*upper, limit]),
-                       *db.query(INDEXED_SEARCHES["people_by_phone"], [*plain, limit]),
-                       *(db.query(NAME_SEARCHES["people"], [like, limit]) if by_name else [])]
+                       *db.query(INDEXED_SEARCHES["people_by_phone"], [*plain, limit]), *named]
         card_rows = [*db.query(INDEXED_SEARCHES["cards_by_uid"], [*upper, limit]),
-                     *db.query(INDEXED_SEARCHES["cards_by_unit"], [*upper, limit]),
-                     *(db.query(NAME_SEARCHES["cards"], [like, limit]) if by_name else [])
+                     *db.query(INDEXED_SEARCHES["cards_by_unit"], [*upper, limit])
                      ] if db["cards"].exists() else []
-    people = sorted({r["id"]: r for r in people_rows}.values(), key=lambda r: (r["name"], r["id"]))[:limit]
+        if by_name and db["cards"].exists():
+            card_rows += db.query(CARDS_BY_HOLDER_START, [*plain, limit])
+            ids, held = [p["id"] for p in named], sorted({p["name"] for p in named})
+            if ids:
+                card_rows += db.query(cards_of_people_sql(len(ids), len(held)), [*ids, *held, limit])
+    people = sorted({r["id"]: r for r in people_rows}.values(),
+                    key=lambda r: (names.rank(r["name"], r["name_pinyin"], r["name_initials"], text) if by_name else 3,
+                                   r["name"], r["id"]))[:limit]
     cards = sorted({r["uid"]: r for r in card_rows}.values(), key=lambda r: r["uid"])[:limit]
     return {"units": units, "people": [public_person(r) for r in people], "cards": cards}

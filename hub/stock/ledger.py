@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS stock_ledger (
 
 SCHEMA = _LEDGER_TABLE + """;
 CREATE INDEX IF NOT EXISTS stock_ledger_at ON stock_ledger (at);
+-- the money report's card type of each move (hub.stock.money._card_type): one lookup, not a walk
+CREATE INDEX IF NOT EXISTS stock_ledger_move ON stock_ledger (move_id);
+CREATE INDEX IF NOT EXISTS stock_ledger_uid ON stock_ledger (uid, at);
+-- stock by type as it stood at an instant (in_stock, the month's opening and closing): the
+-- index alone, in type order, instead of the table and a sort
+CREATE INDEX IF NOT EXISTS stock_ledger_type ON stock_ledger (card_type, at, delta);
 CREATE TRIGGER IF NOT EXISTS stock_ledger_no_update BEFORE UPDATE ON stock_ledger
 BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS stock_ledger_no_delete BEFORE DELETE ON stock_ledger

@@ -112,18 +112,14 @@ def deposits_held(db: sqlite_utils.Database, at: str) -> int:
     return list(db.query(sql, args))[0]["n"]
 
 
-def _card_type(db: sqlite_utils.Database, move_id: int, uid: str, at: str) -> str | None:
-    """The card's type when the move was made: its stock entry for the move, else the last
-    stock entry of the card before it (its issue), else the card's type now."""
-    for sql, args in (
-        ("SELECT card_type FROM stock_ledger WHERE move_id = ? LIMIT 1", [move_id]),
-        ("SELECT card_type FROM stock_ledger WHERE uid = ? AND at <= ? ORDER BY at DESC, id DESC LIMIT 1", [uid, at]),
-        ("SELECT card_type FROM cards WHERE uid = ?", [uid]),
-    ):
-        rows = list(db.query(sql, args))
-        if rows and rows[0]["card_type"]:
-            return rows[0]["card_type"]
-    return None
+#: the card's type when the move was made: its stock entry for the move, else the last
+#: stock entry of the card before it (its issue), else the card's type now; in the month's
+#: query itself, each lookup through an index (stock_ledger_move, stock_ledger_uid, the key)
+_CARD_TYPE = (
+    "COALESCE((SELECT l.card_type FROM stock_ledger l WHERE l.move_id = m.id LIMIT 1),"
+    " (SELECT l.card_type FROM stock_ledger l WHERE l.uid = m.uid AND l.at <= m.at ORDER BY l.at DESC, l.id DESC"
+    " LIMIT 1), (SELECT c.card_type FROM cards c WHERE c.uid = m.uid))"
+)
 
 
 def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UTC") -> MoneyReport:
@@ -136,17 +132,19 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
     # a forfeit pays nothing out, so hub.cards.moves books no amount on it: the deposit it
     # keeps is in the move's detail (deposit_cents)
     for r in db.query(
-        "SELECT id, at, uid, move, who, receipt_no, related_uid,"
-        " COALESCE(NULLIF(amount_cents, 0), CASE WHEN move LIKE '%forfeit%'"
-        " THEN json_extract(detail, '$.deposit_cents') END) AS amount_cents FROM card_moves"
-        " WHERE at >= ? AND at < ? ORDER BY at, id",
+        "SELECT id, at, uid, move, who, receipt_no, related_uid, amount_cents,"
+        f" CASE WHEN amount_cents THEN {_CARD_TYPE} END AS card_type FROM ("
+        " SELECT m.id, m.at, m.uid, m.move, m.who, m.receipt_no, m.related_uid,"
+        " COALESCE(NULLIF(m.amount_cents, 0), CASE WHEN m.move LIKE '%forfeit%'"
+        " THEN json_extract(m.detail, '$.deposit_cents') END) AS amount_cents FROM card_moves m"
+        " WHERE m.at >= ? AND m.at < ?) m ORDER BY at, id",
         [start, end],
     ):
         if not r["amount_cents"]:
             continue
         kind = kind_of(r["move"], r["amount_cents"])
         amount = abs(r["amount_cents"])
-        ctype = _card_type(db, r["id"], r["uid"], r["at"]) or "unknown"
+        ctype = r["card_type"] or "unknown"
         lines.append({
             "at": datetime.fromisoformat(r["at"]).astimezone(tz).isoformat(), "uid": r["uid"], "card_type": ctype,
             "clerk": r["who"], "move": r["move"], "kind": kind, "amount_cents": amount, "receipt_no": r["receipt_no"],

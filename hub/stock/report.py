@@ -193,11 +193,21 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
                 for r in rows if not r.balanced]
     problems += [f"{r.card_type}: closing stock is negative ({r.closing}): cards were made that were never delivered"
                  for r in rows if r.closing < 0]
-    month_text = f"{year:04d}-{month:02d}"
-    due = due_date(year, month)
-    filings = _filings(db, month_text)
+    report = MonthlyReport(f"{year:04d}-{month:02d}", tz_name, rows, total, due_date(year, month), "open",
+                           problems=problems)
+    _set_status(db, report, year, month, tz_name, now)
+    return report
+
+
+def _set_status(db: sqlite_utils.Database, report: MonthlyReport, year: int, month: int, tz_name: str,
+                now: datetime) -> None:
+    """A month's filing state (status, revision, who filed it): from the filings and the
+    calendar alone, so the year's summary need not add up the ledger twelve times."""
+    tz = zone(tz_name)
+    _, end = bounds(year, month, tz)
+    due = report.due
+    filings = _filings(db, report.month)
     today = now.astimezone(tz).date()
-    report = MonthlyReport(month_text, tz_name, rows, total, due, "open", problems=problems)
     if filings:
         last = filings[-1]
         first = filings[0]
@@ -209,7 +219,6 @@ def compute(db: sqlite_utils.Database, year: int, month: int, tz_name: str = "UT
         report.status = "late"
     elif today >= date(*_next(year, month), 1):
         report.status = "due"
-    return report
 
 
 def first_record(db: sqlite_utils.Database) -> str | None:
@@ -277,7 +286,8 @@ def late_or_wrong(db: sqlite_utils.Database, year: int, tz_name: str = "UTC", no
     now = now or datetime.now(timezone.utc)
     late, corrected, missing = [], [], []
     for m in range(1, 13):
-        r = compute(db, year, m, tz_name, now)
+        r = MonthlyReport(f"{year:04d}-{m:02d}", tz_name, [], Row("total"), due_date(year, m), "open")
+        _set_status(db, r, year, m, tz_name, now)
         if r.status in ("late", "filed_late"):
             (missing if r.status == "late" else late).append(r.month)
         if r.revision > 1:

@@ -281,3 +281,70 @@ def test_the_search_box_finds_by_the_start_of_a_unit_phone_or_uid_and_names_anyw
     assert [p["name"] for p in registry.search(store, "fang")["people"]] == ["Wang Fang"]
     assert registry.search(store, "0000001") == {"units": [], "people": [], "cards": []}  # numbers: from the start
     assert registry.search(store, "%")["people"] == []
+
+
+# -- the audit search ----------------------------------------------------------------------
+
+def _audited_store(store: Store) -> None:
+    for i in range(6):
+        _issue(store, f"0A00{i:04X}", name=f"Holder {i}", unit="B-01-01")
+    with store.tx() as db:
+        db.execute("UPDATE cards SET person_id = 7 WHERE uid = '0A000001'")
+
+
+@pytest.mark.parametrize("filters", [
+    {"card": "0A000001"}, {"person": "7"}, {"unit": "B-01-01"}, {"clerk": "test"}, {"action": "issue"},
+    {"since": "2026-01-01T00:00:00.000000+00:00", "until": "2026-02-01T00:00:00.000000+00:00"}, {},
+])
+def test_the_audit_search_goes_through_its_indexes(store, filters):
+    from hub import audit
+
+    _audited_store(store)
+    plans = _plans(store, lambda db: audit.search(db, **filters))
+    for sql, plan in plans:
+        # newest first: a walk down audit_at that stops once it has its rows, or an index lookup
+        assert not any(line.startswith("SCAN") and "audit_at" not in line for line in plan), (sql, plan)
+
+
+def test_the_audit_search_finds_a_paper_move_in_its_own_time_not_when_it_was_entered(store):
+    from hub import audit
+    from hub.stock import paper
+
+    assert audit.MOVE_AHEAD_S >= paper.CLOCK_SLACK_S  # the walk's stopping rule holds for paper moves
+    _audited_store(store)
+    now = datetime.now(timezone.utc)
+    back = now - timedelta(days=3)
+    paper.record(store, "supervisor:li", "issue", None, back, "entered from the desk book",
+                 {"uid": "0B0B0B0B", "card_type": "owner", "holder": {"name": "Zhao Liu", "unit": "B-01-01"}})
+    _issue(store, "0A0000FF")  # written after the paper move, and happened after it
+    with store.read() as db:
+        found = audit.search(db, since=(back - timedelta(hours=1)).isoformat(),
+                             until=(back + timedelta(hours=1)).isoformat())
+        newest = audit.search(db, limit=3)
+        everything = audit.search(db, limit=1000)
+    assert {(r["action"], r["entity_id"]) for r in found} == {("issue", "0B0B0B0B"), ("paper_move", "0B0B0B0B")}
+    assert "0B0B0B0B" not in {r["entity_id"] for r in newest}  # newest by when it happened, not when entered
+    order = [r["move_at"] or r["at"] for r in everything]
+    assert order == sorted(order, reverse=True) and everything[-2:][0]["entity_id"] == "0B0B0B0B"
+    assert [r["id"] for r in newest] == [r["id"] for r in everything[:3]]
+
+
+def test_a_printed_number_a_months_money_and_a_list_by_status_go_through_indexes(store):
+    from hub.cards import printed as printed_cards
+    from hub.cards import service as cards
+    from hub.stock import money
+    from protocols.cards import CardStatus
+
+    _issue(store, "0A0012AB34")
+    _issue(store, "0012AB34CD")  # a 10-character UID whose last 8 are the printed number's hex
+
+    def find(db) -> None:
+        assert printed_cards.find(db, printed_cards.parse_printed(f"{0x12AB34CD:010d}"))["uid"] == "0012AB34CD"
+
+    plans = _plans(store, find)
+    plans += _plans(store, lambda db: money.compute(db, T0.year, T0.month))
+    plans += _plans(store, lambda db: cards.list_cards(store, CardStatus.ACTIVE, None, 50, 0))
+    for sql, plan in plans:
+        if "FROM card_deposits" in sql:  # the deposits held at an instant: a sum over every deposit
+            continue
+        assert not any(line.startswith("SCAN") or "TEMP B-TREE" in line for line in plan), (sql, plan)
