@@ -1,16 +1,19 @@
-"""The guard's live page in a real browser: log in, see passes arrive, open a door."""
+"""The guard's live page in a real browser: log in, see passes arrive, open a door; a new
+page draws the newest passes at once, in the estate's time, photos as their rows come into view."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from hub.auth import create_token
+from hub.auth import COOKIE, create_token
 from protocols.commands import GateCommand, verify_command
 from protocols.messages import DoorStatus, GateEvent, GateStatus, parse
 from protocols.topics import gate_topic
+from tests.cardcentre.test_photos_files import png
 from tests.rigs.wait import wait_for
 
 pytestmark = pytest.mark.browser
@@ -67,3 +70,64 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
     page.wait_for_selector("#open-result:has-text('Open sent to north / north-in')", timeout=15000)
     assert errors == []
     page.close()
+
+
+def _as_en_us(iso: str, zone: str) -> str:
+    """What toLocaleString() shows for ``iso`` in an en-US browser in ``zone``."""
+    d = datetime.fromisoformat(iso).astimezone(ZoneInfo(zone))
+    half = "AM" if d.hour < 12 else "PM"
+    return f"{d.month}/{d.day}/{d.year}, {d.hour % 12 or 12}:{d.minute:02d}:{d.second:02d} {half}"
+
+
+def test_a_new_page_draws_the_newest_passes_at_once_in_the_estates_time(hub, peer, browser):
+    hub.key("north")
+    admin = httpx.Client(base_url=hub.url, headers=hub.h("admin"))
+    assert admin.post("/api/v1/units", json={"building": "A", "floor": 12, "room": "03"}).status_code == 201
+    person = admin.post("/api/v1/people", json={"name": "Li Wei", "role": "owner", "unit": "A-12-03"})
+    assert person.status_code == 201, person.text
+    pid = person.json()["id"]
+    photo = admin.post(f"/api/v1/people/{pid}/photo", files={"photo": ("p.png", png(64, 64), "image/png")})
+    assert photo.status_code == 201, photo.text
+    assert admin.post("/api/v1/cards", json={"uid": "0A0012AB34", "card_type": "owner", "person_id": pid,
+                                             "holder": {"name": "Li Wei", "unit": "A-12-03"}}).status_code == 201
+    agent = peer()
+    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    for i in range(25):  # every third from a card the estate does not know
+        uid, decision, reason = (f"0BAD{i:04X}", "denied", "unknown_card") if i % 3 == 0 else \
+            ("0A0012AB34", "granted", "valid_card")
+        event = GateEvent(event_id=f"ev-first-{i:04d}", gate_id="north", door_id="north-in", uid=uid,
+                          decision=decision, reason=reason, at=base + timedelta(seconds=i))
+        agent.publish(gate_topic(hub.site, "north", "event"), hub.signed("north", event, "event"))
+    wait_for(lambda: len(admin.get("/api/v1/events?limit=50").json()) == 25, what="25 passes stored")
+
+    login = httpx.post(hub.url + "/login", data={"token": create_token(hub.store, "guard", "gina")})
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Hong_Kong", viewport={"width": 1200, "height": 700})
+    context.add_cookies([{"name": COOKIE, "value": login.cookies[COOKIE], "url": hub.url}])
+    page = context.new_page()
+    asked: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(hub.url + "/live")
+    page.wait_for_function("() => performance.getEntriesByName('rows-drawn').length > 0", timeout=15000)
+
+    rows = page.query_selector_all("#passes tr")
+    assert len(rows) == 20  # the stream's backlog
+    seqs = [int(r.get_attribute("data-seq")) for r in rows]
+    assert seqs == sorted(seqs, reverse=True), "newest on top"
+    for row in rows[:3]:
+        cell = row.query_selector("td.time")
+        assert cell.inner_text().replace("\u202f", " ") == _as_en_us(cell.get_attribute("title"), "Asia/Hong_Kong")
+    assert not [u for u in asked if "/cards/0BAD" in u], "an unknown card has no photo to ask for"
+
+    shown = page.wait_for_selector("#passes tr:first-child td.photo img, #passes tr:nth-child(2) td.photo img")
+    wait_for(lambda: shown.evaluate("img => img.complete && img.naturalWidth > 0"), what="a photo in view loaded")
+    below = page.query_selector_all("#passes td.photo[data-photo=wanted]")
+    assert below, "rows below the fold have not asked for their photos yet"
+    assert below[-1].query_selector("img") is None
+    below[-1].scroll_into_view_if_needed()
+    img = below[-1].wait_for_selector("img", timeout=15000)
+    wait_for(lambda: img.evaluate("img => img.complete && img.naturalWidth > 0"), what="the photo of a row scrolled to")
+    assert errors == []
+    context.close()
+
