@@ -39,6 +39,7 @@ from gate_agent.agent import GateAgent
 from hub.cards import moves
 from hub.db import Store
 from hub.gates import acl
+from hub.gates.snapshots import snapshot_payloads
 from protocols.acl import checksum_of
 from protocols.messages import MAX_PAYLOAD, AclUpdate, parse
 from protocols.signing import sign
@@ -144,7 +145,18 @@ def run(workdir: Path) -> Result:
     with store.read() as db:
         chunks = acl.snapshot(db, fixtures.GATE)
     snap_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    by_models = [sign(u, fixtures.KEY, BIG_SITE, "acl").to_bytes() for u in chunks]
+    models_s = snap_s + time.perf_counter() - t0
+    t0 = time.perf_counter()
+    by_texts = snapshot_payloads(store, fixtures.GATE, fixtures.KEY, BIG_SITE)
+    texts_s = time.perf_counter() - t0
     store.close()
+    def same(payloads: list[bytes]) -> list[tuple]:
+        return [(u.rev, u.checksum, u.chunk, u.chunks, u.upserts) for u in (parse(AclUpdate, b) for b in payloads[:3])]
+
+    if by_texts is None or same(by_texts) != same(by_models):
+        raise AssertionError("the chunks signed over the stored texts are not the model path's")
     entries = [e for u in chunks for e in u.upserts]
     t0 = time.perf_counter()
     checksum = checksum_of(entries)
@@ -219,6 +231,9 @@ def run(workdir: Path) -> Result:
     n = len(entries)
     r.add("baseline: checksum_of over the list", n, base_s, "1.00x")
     r.add("hub: acl.snapshot (read, parse, chunk)", n, snap_s, ratio(snap_s, base_s))
+    r.add("hub, model path: acl.snapshot + sign + to_bytes, every chunk", n, models_s, ratio(models_s, base_s))
+    r.add("hub, as it sends: snapshot_payloads (stored texts signed as they are)", n, texts_s,
+          ratio(texts_s, base_s))
     r.add("wire: AclUpdate.to_bytes, all chunks", n, to_bytes_s, ratio(to_bytes_s, base_s))
     r.add("wire: parse(AclUpdate) at the gate, all chunks", n, parse_s, ratio(parse_s, base_s))
     r.add("gate: AclStore.apply of every chunk (stage + swap)", n, apply_s, ratio(apply_s, base_s))

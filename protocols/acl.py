@@ -108,3 +108,17 @@ def checksum_update(checksum: str, removed: AclEntry | None, added: AclEntry | N
         acc ^= entry_digest(added)
     return f"{acc:064x}"
 
+
+
+def checksum_update_texts(checksum: str, removed: bytes | None, added: bytes | None) -> str:
+    """``checksum_update`` for entries already in canonical JSON (no parsing, no serialising)."""
+    acc = int(checksum, 16)
+    for text in (removed, added):
+        if text is not None:
+            acc ^= text_digest(text)
+    return f"{acc:064x}"
+
+
+def text_digest(text: bytes) -> int:
+    """An entry's share of the checksum, from its canonical JSON."""
+    return int.from_bytes(hashlib.sha256(text).digest(), "big")

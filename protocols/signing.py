@@ -64,9 +64,54 @@ def key_id(key_hex: str) -> str:
 
 def mac(msg: BaseModel, key_hex: str, site: str, gate_id: str, channel: str) -> str:
     """HMAC-SHA256 hex of ``msg`` (without ``sig``) for ``gate_id`` on ``channel`` of ``site``."""
+    return _mac_of(canonical_json(msg, exclude={"sig"}), key_hex, site, gate_id, channel)
+
+
+def _mac_of(body: bytes, key_hex: str, site: str, gate_id: str, channel: str) -> str:
     prefix = f"{DOMAIN}|{site}|{gate_id}|{channel}|".encode()
-    body = canonical_json(msg, exclude={"sig"})
     return hmac.new(key_bytes(key_hex), prefix + body, hashlib.sha256).hexdigest()
+
+
+def signed_with_texts(msg: BaseModel, field: str, texts: Sequence[str], key_hex: str, site: str,
+                      channel: str) -> bytes:
+    """The wire bytes of ``msg`` signed, with list ``field`` (empty in ``msg``) holding the
+    items whose canonical JSON is ``texts``, used as they are.
+
+    For a hub serving a gate's list from the canonical entry texts it stores: nothing is
+    parsed into models or serialised again. The bytes signed are exactly ``mac``'s for the
+    message holding those items (see ``_spliced``); the wire is that canonical JSON with
+    ``sig`` added, which ``verify`` accepts unchanged.
+    """
+    body_bytes = _spliced(canonical_json(msg, exclude={"sig"}), field, [t.encode() for t in texts])
+    sig = _mac_of(body_bytes, key_hex, site, getattr(msg, "gate_id"), channel)
+    return body_bytes[:-1] + f',"sig":"{sig}"}}'.encode()
+
+
+def _spliced(body: bytes, field: str, texts: Sequence[bytes]) -> bytes:
+    """``body`` (canonical JSON whose list ``field`` is empty) with that list holding ``texts``.
+
+    The canonical JSON has sorted keys and no spaces, so the canonical JSON of the message
+    holding the items is this, byte for byte. ValueError if the empty list is not there once.
+    """
+    empty = f'"{field}":[]'.encode()  # a key: inside a JSON string every quote is escaped
+    before, found, after = body.partition(empty)
+    if not found or empty in after:
+        raise ValueError(f"{field} must be an empty list of the message")
+    return before + f'"{field}":['.encode() + b",".join(texts) + b"]" + after
+
+
+def _signed_body(msg: BaseModel, listed: tuple[str, Sequence[bytes]] | None) -> bytes:
+    """What ``mac`` signs for ``msg``. With ``listed`` = (field, the canonical JSON of each of
+    its items, which the caller has made anyway): the same bytes, the items not serialised
+    again (a 500-card chunk is most of the work of its signature)."""
+    if listed is not None:
+        field, texts = listed
+        if len(texts) == len(getattr(msg, field)):
+            try:
+                return _spliced(canonical_json(msg.model_copy(update={field: ()}), exclude={"sig"}), field, texts)
+            except ValueError:
+                pass  # not a list of the message's own: the whole message, as below
+    return canonical_json(msg, exclude={"sig"})
 
 
 def sign(msg: M, key_hex: str, site: str, channel: str) -> M:
@@ -74,11 +119,14 @@ def sign(msg: M, key_hex: str, site: str, channel: str) -> M:
     return msg.model_copy(update={"sig": mac(msg, key_hex, site, msg.gate_id, channel)})  # type: ignore[attr-defined]
 
 
-def verify(msg: BaseModel, keys: Sequence[str], site: str, channel: str, gate_id: str | None = None) -> int:
+def verify(msg: BaseModel, keys: Sequence[str], site: str, channel: str, gate_id: str | None = None, *,
+           listed: tuple[str, Sequence[bytes]] | None = None) -> int:
     """Which of ``keys`` signed ``msg`` (its index); BadSignature if none did.
 
     ``gate_id``, when given, is the gate the message must be for (the topic's, or the
-    receiving gate's own).
+    receiving gate's own). ``listed``, when given, is (a list field of ``msg``, the
+    ``protocols.acl.canonical_texts`` of its items): used in place of serialising those items
+    again, for the bytes signed are the same (``_signed_body``).
     """
     msg_gate = getattr(msg, "gate_id")
     if gate_id is not None and msg_gate != gate_id:
@@ -86,8 +134,9 @@ def verify(msg: BaseModel, keys: Sequence[str], site: str, channel: str, gate_id
     sig = getattr(msg, "sig", "")
     if not sig:
         raise BadSignature("message is not signed")
+    body = _signed_body(msg, listed)  # once, whichever key signed it
     for i, key in enumerate(keys):
-        if hmac.compare_digest(sig, mac(msg, key, site, msg_gate, channel)):
+        if hmac.compare_digest(sig, _mac_of(body, key, site, msg_gate, channel)):
             return i
     raise BadSignature("bad signature")
 

@@ -1,8 +1,11 @@
 """Schedules, the estate calendar, access levels, card-type defaults and cards' levels.
 
 Every change is one transaction that checks, writes, records the audit row and calls
-hub.gates.acl.reproject for every card whose levels it touches, so each gate's list moves
-with it (published as deltas after commit). A refusal raises before anything is kept.
+hub.gates.acl.schedule_reproject for the cards whose levels it touches, so each gate's list
+moves with it (published as deltas after commit): a few cards at once, many in small steps
+after commit (hub.gates.projector), so a change reaching every card never holds the store
+lock for long. A card's own change (its levels) is re-projected in its transaction. A
+refusal raises before anything is kept.
 """
 
 from __future__ import annotations
@@ -62,8 +65,15 @@ def _levels_using_schedules(db: sqlite_utils.Database, schedules: Iterable[str])
     return [r["name"] for r in db.query(f"SELECT name FROM access_levels WHERE schedule IN ({marks})", names)]
 
 
-def _reproject_levels(db: sqlite_utils.Database, levels: Iterable[str]) -> int:
-    return acl.reproject(db, cards_with_levels(db, levels))
+def _reproject_levels(db: sqlite_utils.Database, levels: Iterable[str]) -> None:
+    names = sorted(set(levels))
+    marks = ",".join("?" * len(names))
+    if names and db.execute(f"SELECT 1 FROM access_type_defaults WHERE level IN ({marks}) LIMIT 1", names).fetchone():
+        # a card type's default reaches thousands of cards: every card is looked at in steps
+        # (one unchanged costs a comparison) rather than listing them in the change's transaction
+        acl.schedule_reproject(db, None)
+        return
+    acl.schedule_reproject(db, cards_with_levels(db, names))
 
 
 # --- views -------------------------------------------------------------------------------
@@ -104,12 +114,12 @@ def get_calendar(store: Store) -> dict[str, Any]:
     return {"timezone": tz, "holidays": holidays}
 
 
-def _calendar_changed(db: sqlite_utils.Database, *, timezone_changed: bool) -> int:
+def _calendar_changed(db: sqlite_utils.Database, *, timezone_changed: bool) -> None:
     """Re-project the cards whose schedules follow the calendar: those that keep holidays,
     and, when the timezone changed, those without a timezone of their own."""
     where = "observe_holidays = 1" + (" OR timezone IS NULL" if timezone_changed else "")
     schedules = [r["name"] for r in db.query(f"SELECT name FROM access_schedules WHERE {where}")]
-    return _reproject_levels(db, _levels_using_schedules(db, schedules))
+    _reproject_levels(db, _levels_using_schedules(db, schedules))
 
 
 def set_timezone(store: Store, who: str, tz: str) -> dict[str, Any]:
@@ -325,7 +335,7 @@ def set_type_defaults(store: Store, who: str, card_type: str, levels: tuple[str,
         for pos, name in enumerate(levels):
             db["access_type_defaults"].insert({"card_type": ctype, "level": name, "position": pos})
         audit.record(db, who, "set_defaults", "access_card_type", ctype, before=before, after=list(levels))
-        acl.reproject(db, [r["uid"] for r in db.query(
+        acl.schedule_reproject(db, [r[0] for r in db.execute(
             "SELECT uid FROM cards WHERE card_type = ? AND status != 'in_stock' "
             "AND uid NOT IN (SELECT uid FROM access_card_own)", [ctype])])
     return {"card_type": ctype, "levels": list(levels)}
@@ -429,8 +439,8 @@ def drop_passed_holidays(db: sqlite_utils.Database, today: date | None = None) -
 
     Called by the hub's housekeeping. It looks only on the days a holiday has just passed
     (the last cutoff it used is kept in access_meta), and then only at the entries that
-    mention that date, so an ordinary hour costs one small query. Returns the log rows
-    written (what goes to the gates).
+    mention that date, so an ordinary hour costs one small query. Returns how many cards
+    are re-projected (at once, or in steps after commit when many).
     """
     cutoff = holiday_cutoff(today)
     rows = list(db.query("SELECT value FROM access_meta WHERE key = 'holiday_cutoff'"))
@@ -444,4 +454,6 @@ def drop_passed_holidays(db: sqlite_utils.Database, today: date | None = None) -
         uids.update(r["uid"] for r in db.query(
             "SELECT DISTINCT uid FROM acl_state WHERE entry LIKE ?", [f'%"holidays":[%"{day}"%']))
     db.execute("INSERT OR REPLACE INTO access_meta (key, value) VALUES ('holiday_cutoff', ?)", [cutoff])
-    return acl.reproject(db, uids) if uids else 0
+    if uids:
+        acl.schedule_reproject(db, uids)
+    return len(uids)

@@ -26,10 +26,25 @@ none (a gate that listed it gets a removal). Access rules belong in ``project`` 
 nowhere else. A gate whose readers report cards in another form (a Wiegand 26 reader sends
 3 bytes of a MIFARE UID: protocols.cardformats; the gate's status says which forms) also
 holds, for each card it lists, a copy of the card's entry under each such key
-(``_set_derived``, remembered in ``acl_derived``), so the same rules decide a read of it. A change to a level, schedule, card-type default or the estate calendar
-calls ``reproject(db, uids)`` for the cards it touches, in the transaction of the change.
+(``_set_derived``, remembered in ``acl_derived``), so the same rules decide a read of it.
 
-Answering a SyncRequest (``answer_sync``):
+A change to a level, schedule, card-type default or the estate calendar calls
+``schedule_reproject(db, uids)`` (None: every card) in the transaction of the change. A few
+cards are re-projected there and then; more become a durable job (``acl_pending``: cards,
+``acl_sweeps``: every card, in uid order, with its position), committed with the change
+and done after commit by hub.gates.projector in steps that each hold the store lock about
+25 ms, so a holiday reaching 100,000 cards never stops taps, events or revocations. Jobs
+coalesce (a card is pending once; a second sweep restarts the first). Each step projects
+its cards from their rows as they are then, so it can never undo a card's own change made
+since (``card_changed`` stays synchronous: a revocation reaches the gates at once). The
+gates' lists are right for a card once its step is done; until then they hold its entry
+under the old rule, as they would have while the change was being made.
+
+A new gate's list (``ensure_gate``) is built the same way when it has many cards (a
+``build`` sweep, not sent to the gate until done), from entry texts made per shape of
+card (hub.gates.entry_texts) and inserted a slice per statement.
+
+Answering a SyncRequest (``decide_sync``; ``answer_sync`` with the snapshot as models):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
   from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
   chunks of at most CHUNK entries and CHUNK_BYTES sharing one snapshot_id (for a gate ahead of the hub, restored
@@ -40,8 +55,9 @@ Answering a SyncRequest (``answer_sync``):
 - already at the head with the same checksum: no answer at all (an empty delta cannot be
   expressed: a delta needs base_rev < rev).
 A gate the hub has never seen has its list built (``ensure_gate``) before the answer.
-Heartbeats are checked the same way (``reconcile``), so a gate that never reconnects still
-gets repaired.
+Heartbeats are checked the same way (``needs_repair``), so a gate that never reconnects still
+gets repaired. A whole list is not built in the deciding transaction: hub.gates.snapshots
+sends it from one read of the stored entry texts (``snapshot_parts``), off the MQTT thread.
 """
 
 from __future__ import annotations
@@ -49,6 +65,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -57,7 +74,10 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from hub.access.plan import AccessPlan, load_plan
-from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_update
+from hub.gates.entry_texts import EntryTexts
+from protocols.acl import (
+    EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_of_texts, checksum_update_texts, text_digest,
+)
 from protocols.cardformats import UidForm, derived_uids
 from protocols.cards import CardStatus, CardType
 from protocols.messages import MAX_PAYLOAD, AclUpdate
@@ -133,6 +153,16 @@ CREATE TABLE IF NOT EXISTS acl_log (
     bulk INTEGER NOT NULL DEFAULT 0,
     UNIQUE (gate_id, rev)
 );
+-- re-projection jobs (schedule_reproject), written in the transaction of the change that
+-- needs them and done after commit in small steps by hub.gates.projector
+CREATE TABLE IF NOT EXISTS acl_pending (
+    uid TEXT PRIMARY KEY  -- a card to re-project at every gate
+);
+CREATE TABLE IF NOT EXISTS acl_sweeps (
+    gate_id TEXT PRIMARY KEY,  -- '' = every gate
+    after_uid TEXT NOT NULL,   -- cards up to this uid are done ('' = none yet)
+    build INTEGER NOT NULL DEFAULT 0  -- 1: a new gate's first list (ensure_gate), not sent until done
+);
 """
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -205,6 +235,11 @@ def project(
     return out
 
 
+def _entry_texts(db: sqlite_utils.Database, plan: AccessPlan, gates: list[str]) -> EntryTexts:
+    """Cards' entry texts at ``gates``, exactly as ``project`` and ``canonical_json`` give them."""
+    return EntryTexts(plan, gates, lambda card, gate_ids, p: project(db, card, gate_ids, p))
+
+
 def _gate_ids(db: sqlite_utils.Database) -> list[str]:
     return [g["gate_id"] for g in db.query("SELECT gate_id FROM gates ORDER BY gate_id")]
 
@@ -213,25 +248,36 @@ def _entry_text(entry: AclEntry | None) -> str | None:
     return None if entry is None else canonical_json(entry).decode()
 
 
-def _entry_of(text: str | None) -> AclEntry | None:
-    return None if text is None else AclEntry.model_validate_json(text)
-
-
 def head(db: sqlite_utils.Database, gate_id: str) -> tuple[int, str]:
     rows = list(db.query("SELECT rev, checksum FROM acl_head WHERE gate_id = ?", [gate_id]))
     return (rows[0]["rev"], rows[0]["checksum"]) if rows else (0, EMPTY_CHECKSUM)
 
 
-def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry | None, bulk: bool = False) -> bool:
-    """Make ``gate_id`` hold ``new`` for ``uid``; log it and move the head. False if unchanged."""
-    old_rows = list(db.query("SELECT entry FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid]))
-    old_text = old_rows[0]["entry"] if old_rows else None
-    new_text = _entry_text(new)
+_ASK = object()  # _set_entry: the old text is not known yet, read it
+
+
+def _set_entry(db: sqlite_utils.Database, gate_id: str, uid: str, new: AclEntry | None, bulk: bool = False,
+               old_text: Any = _ASK) -> bool:
+    """Make ``gate_id`` hold ``new`` for ``uid``; log it and move the head. False if unchanged.
+
+    ``old_text`` is what the gate holds now when the caller has read it already (None: nothing).
+    """
+    return _set_text(db, gate_id, uid, _entry_text(new), bulk, old_text)
+
+
+def _set_text(db: sqlite_utils.Database, gate_id: str, uid: str, new_text: str | None, bulk: bool = False,
+              old_text: Any = _ASK) -> bool:
+    """``_set_entry`` with the new entry's canonical text."""
+    if old_text is _ASK:
+        old_rows = list(db.query("SELECT entry FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid]))
+        old_text = old_rows[0]["entry"] if old_rows else None
     if old_text == new_text:
         return False
     rev, checksum = head(db, gate_id)
     rev += 1
-    checksum = checksum_update(checksum, _entry_of(old_text), new)
+    # the stored texts are canonical JSON: hashed as they are, never parsed again
+    checksum = checksum_update_texts(checksum, None if old_text is None else old_text.encode(),
+                                     None if new_text is None else new_text.encode())
     if new_text is None:
         db.execute("DELETE FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid])
     else:
@@ -271,7 +317,11 @@ def set_gate_forms(db: sqlite_utils.Database, gate_id: str, forms: Iterable[str]
                "ON CONFLICT (gate_id) DO UPDATE SET forms = excluded.forms", [gate_id, json.dumps(wanted)])
     if list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [gate_id])):
         log.info("gate %s reports UID forms %s: re-listing its cards", gate_id, wanted or ["full"])
-        reproject(db, [r["uid"] for r in db.query("SELECT uid FROM cards")], only_gates=[gate_id])
+        uids = [r["uid"] for r in db.query("SELECT uid FROM cards ORDER BY uid LIMIT ?", [INLINE_PAIRS + 1])]
+        if len(uids) <= INLINE_PAIRS:
+            reproject_cards(db, uids, [gate_id])
+        else:  # every card at one gate: in steps (hub.gates.projector)
+            _schedule_sweep(db, gate_id)
     return True
 
 
@@ -321,7 +371,9 @@ def card_changed(db: sqlite_utils.Database, uid: str) -> int:
 
 
 def reproject(db: sqlite_utils.Database, uids: Iterable[str], only_gates: Iterable[str] | None = None) -> int:
-    """Re-project many cards after an access rule changed (inside that change's transaction).
+    """Re-project cards at once, inside the caller's transaction: one card's change
+    (``card_changed``), or a few. A change that touches many cards calls
+    ``schedule_reproject`` instead, so the store lock is not held for all of them at once.
 
     Reads the rules once; returns how many log rows (gate, card) it wrote. The publisher
     coalesces them into deltas per gate as usual. Each card is listed under its own UID and
@@ -331,67 +383,310 @@ def reproject(db: sqlite_utils.Database, uids: Iterable[str], only_gates: Iterab
     wanted = sorted(set(uids))
     if not wanted:
         return 0
-    # a few cards: read only their own level lists; many: every list in one query
-    plan = load_plan(db, wanted if len(wanted) <= CHUNK else None)
     gates = _gate_ids(db) if only_gates is None else sorted(set(only_gates) & set(_gate_ids(db)))
+    return reproject_cards(db, wanted, gates)[1]
+
+
+def reproject_cards(db: sqlite_utils.Database, uids: list[str], gates: list[str],
+                    deadline: float | None = None, consecutive: bool = False) -> tuple[int, int]:
+    """Re-project ``uids`` (sorted, distinct) at ``gates`` from the rows as they are now, in
+    order, stopping after the card during which ``perf_counter`` passes ``deadline``.
+    ``consecutive``: they are every card between the first and the last (a sweep).
+
+    (cards done, log rows written). Projecting from the current rows is what makes a step
+    of a job always right, whatever changed since the job was scheduled.
+    """
+    if not uids or not gates:
+        return len(uids), 0
+    # the level lists of these cards, or of every card in one query when they are most
+    plan = load_plan(db, uids if len(uids) <= PLAN_BY_UIDS else None)
     forms = gate_forms(db)
     # gates with no forms and no derived keys left (most estates: every reader reports whole
-    # UIDs) skip the per-card lookups of derived keys
+    # UIDs) skip the per-card lookups of derived keys, and have what they hold read in one go
     derived_at = {r["gate_id"] for r in db.query("SELECT DISTINCT gate_id FROM acl_derived")} | {
         g for g, f in forms.items() if f}
+    cards = _rows_of(db, uids, consecutive)
+    held: dict[str, dict[str, str]] = {}
+    if len(uids) > 1:
+        for gate_id in gates:
+            if gate_id not in derived_at:
+                held[gate_id] = _held(db, gate_id, uids, consecutive)
+    texts = _entry_texts(db, plan, gates)
+    deriving = [g for g in gates if g in derived_at]
+    batched: dict[str, list[tuple[str, str | None, str | None]]] = {}
     changed = 0
-    for uid in wanted:
-        rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
-        entries = project(db, rows[0], gates, plan) if rows else {}
+    done = 0
+    for uid in uids:
+        row = cards.get(uid)
+        listed = texts.of(row) if row else {}
+        entries = project(db, row, deriving, plan) if row and deriving else {}
         for gate_id in gates:
             derives = gate_id in derived_at
             owner = _derived_owner(db, gate_id, uid) if derives else None
             if owner is not None and owner != uid:
-                if not rows:
+                if not row:
                     continue  # no card of this UID: the row there is another card's key
                 db.execute("DELETE FROM acl_derived WHERE gate_id = ? AND key = ?", [gate_id, uid])
-            if _set_entry(db, gate_id, uid, entries.get(gate_id)):
+            if gate_id in held:  # written together after the loop
+                old, new = held[gate_id].get(uid), listed.get(gate_id)
+                if old != new:
+                    batched.setdefault(gate_id, []).append((uid, old, new))
+                    changed += 1
+            elif _set_text(db, gate_id, uid, listed.get(gate_id)):
                 changed += 1
             if derives:
                 changed += _set_derived(db, gate_id, uid, entries.get(gate_id), forms.get(gate_id, ()))
+        done += 1
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+    for gate_id, changes in batched.items():
+        _write_changes(db, gate_id, changes)
     if changed:
         _wake()
-    return changed
+    return done, changed
+
+
+def _write_changes(db: sqlite_utils.Database, gate_id: str, changes: list[tuple[str, str | None, str | None]]) -> None:
+    """``_set_text`` for many (uid, old text, new text) changes of one gate, in order: a rev
+    and log row each, as one at a time would give, written with a statement per table."""
+    rev, checksum = head(db, gate_id)
+    acc = int(checksum, 16)
+    upserts: list[tuple[str, str, str]] = []
+    removes: list[tuple[str, str]] = []
+    logs: list[tuple[str, int, str, str | None, str]] = []
+    for uid, old, new in changes:
+        rev += 1
+        if old is not None:
+            acc ^= text_digest(old.encode())
+        if new is not None:
+            acc ^= text_digest(new.encode())
+            upserts.append((gate_id, uid, new))
+        else:
+            removes.append((gate_id, uid))
+        logs.append((gate_id, rev, uid, new, f"{acc:064x}"))
+    db.conn.executemany("INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?) "
+                        "ON CONFLICT (gate_id, uid) DO UPDATE SET entry = excluded.entry", upserts)
+    db.conn.executemany("DELETE FROM acl_state WHERE gate_id = ? AND uid = ?", removes)
+    db.conn.executemany("INSERT INTO acl_log (gate_id, rev, uid, entry, checksum, bulk) VALUES (?, ?, ?, ?, ?, 0)",
+                        logs)
+    db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, ?, ?) "
+               "ON CONFLICT (gate_id) DO UPDATE SET rev = excluded.rev, checksum = excluded.checksum",
+               [gate_id, rev, f"{acc:064x}"])
+
+
+def _held(db: sqlite_utils.Database, gate_id: str, uids: list[str], consecutive: bool) -> dict[str, str]:
+    """What the gate holds for these cards: one range read for consecutive cards (a sweep:
+    neighbouring pages), else by name (scattered cards, a level's, span the whole list)."""
+    if consecutive:
+        return dict(db.execute("SELECT uid, entry FROM acl_state WHERE gate_id = ? AND uid BETWEEN ? AND ?",
+                               [gate_id, uids[0], uids[-1]]).fetchall())
+    out: dict[str, str] = {}
+    for i in range(0, len(uids), 500):
+        part = uids[i:i + 500]
+        out.update(db.execute(f"SELECT uid, entry FROM acl_state WHERE gate_id = ? AND uid IN ({','.join('?' * len(part))})",
+                              [gate_id, *part]).fetchall())
+    return out
+
+
+_CARD_FIELDS = ("uid", "status", "card_type", "valid_from", "valid_until")  # what an entry depends on
+
+
+def _rows_of(db: sqlite_utils.Database, uids: list[str], consecutive: bool) -> dict[str, dict[str, Any]]:
+    select = f"SELECT {', '.join(_CARD_FIELDS)} FROM cards"
+    if consecutive:
+        rows = db.execute(f"{select} WHERE uid BETWEEN ? AND ?", [uids[0], uids[-1]]).fetchall()
+    else:
+        rows = []
+        for i in range(0, len(uids), 500):
+            part = uids[i:i + 500]
+            rows += db.execute(f"{select} WHERE uid IN ({','.join('?' * len(part))})", part).fetchall()
+    return {r[0]: dict(zip(_CARD_FIELDS, r)) for r in rows}
+
+
+# --- re-projection in steps: jobs ---------------------------------------------------------
+
+#: a change reaching at most this many (card, gate) pairs is re-projected in its own
+#: transaction (a few milliseconds); more is left to the projector's small steps
+INLINE_PAIRS = 2_000
+
+
+def schedule_reproject(db: sqlite_utils.Database, uids: Iterable[str] | None) -> None:
+    """Call inside the transaction of a change that touches many cards (None: every card).
+
+    A small change is re-projected at once; a bigger one becomes a durable job, committed
+    (or rolled back) with the change and done after commit by hub.gates.projector in steps
+    that each hold the store lock briefly. Jobs coalesce: a card waits in ``acl_pending``
+    once however often it is scheduled, and a sweep of every card restarts from the first
+    card rather than running twice. A single card's change (``card_changed``) stays
+    synchronous: a revocation must reach the gates at once, and a step projects each card
+    from its row as it is then, so it never undoes such a change.
+    """
+    gates = _gate_ids(db)
+    if not gates:
+        return  # no gate holds anything yet; a gate's list is built from the rows as they are
+    if uids is None:
+        few = db.execute("SELECT uid FROM cards ORDER BY uid LIMIT ?", [INLINE_PAIRS // len(gates) + 1]).fetchall()
+        if len(few) * len(gates) <= INLINE_PAIRS:
+            reproject_cards(db, [r[0] for r in few], gates)
+        else:
+            _schedule_sweep(db, "")
+        return
+    distinct = set(uids)
+    if len(distinct) * len(gates) <= INLINE_PAIRS:
+        reproject_cards(db, sorted(distinct), gates)
+        return
+    if len(distinct) * 4 >= db.execute("SELECT COUNT(*) FROM cards").fetchone()[0]:
+        _schedule_sweep(db, "")  # most cards: walking them all costs less than listing them
+        return
+    wanted = sorted(distinct)
+    db.conn.executemany("INSERT OR IGNORE INTO acl_pending (uid) VALUES (?)", [(u,) for u in wanted])
+    _wake()
+
+
+def _schedule_sweep(db: sqlite_utils.Database, gate_id: str) -> None:
+    """Every card at ``gate_id`` ('' every gate), from the first card again if one is under way."""
+    db.execute("INSERT INTO acl_sweeps (gate_id, after_uid) VALUES (?, '') "
+               "ON CONFLICT (gate_id) DO UPDATE SET after_uid = ''", [gate_id])
+    _wake()
+
+
+def pending_work(db: sqlite_utils.Database) -> bool:
+    """Is any re-projection job left?"""
+    return bool(list(db.query("SELECT 1 FROM acl_sweeps UNION ALL SELECT 1 FROM acl_pending LIMIT 1")))
+
+
+def reproject_step(db: sqlite_utils.Database, batch: int, deadline: float) -> int:
+    """One step of the oldest job, inside the caller's transaction: up to ``batch`` cards,
+    stopping once ``deadline`` (perf_counter) has passed; the job's progress is written in
+    the same transaction, so a hub killed between steps resumes where it was. Cards done.
+    A new gate's list is built first: the gate waits for it."""
+    sweeps = list(db.query("SELECT gate_id, after_uid, build FROM acl_sweeps ORDER BY build DESC, gate_id LIMIT 1"))
+    if sweeps:
+        gate_id, after, build = sweeps[0]["gate_id"], sweeps[0]["after_uid"], sweeps[0]["build"]
+        rows = db.execute("SELECT uid, status, card_type, valid_from, valid_until FROM cards WHERE uid > ? "
+                          "ORDER BY uid LIMIT ?", [after, batch]).fetchall()
+        if not rows:
+            db.execute("DELETE FROM acl_sweeps WHERE gate_id = ?", [gate_id])
+            return 0
+        if build:
+            done = _build_slice(db, gate_id, rows, deadline)
+        else:
+            gates = _gate_ids(db) if gate_id == "" else [g for g in _gate_ids(db) if g == gate_id]
+            done, _ = reproject_cards(db, [r[0] for r in rows], gates, deadline, consecutive=True)
+        db.execute("UPDATE acl_sweeps SET after_uid = ? WHERE gate_id = ?", [rows[done - 1][0], gate_id])
+        return done
+    uids = [r["uid"] for r in db.query("SELECT uid FROM acl_pending ORDER BY uid LIMIT ?", [batch])]
+    if not uids:
+        return 0
+    done, _ = reproject_cards(db, uids, _gate_ids(db), deadline)
+    db.execute("DELETE FROM acl_pending WHERE uid BETWEEN ? AND ?", [uids[0], uids[done - 1]])
+    return done
+
+
+#: a new gate's list of at most this many cards is built in the transaction that registers
+#: it (about 10 microseconds a card); a bigger one in steps by hub.gates.projector
+BUILD_INLINE = 5_000
+#: a plan reads the level lists of the cards asked for, or of every card beyond this many
+PLAN_BY_UIDS = 20_000
+
+
+def building(db: sqlite_utils.Database, gate_id: str) -> bool:
+    """Is the gate's first list still being built (not to be sent yet)?"""
+    return bool(list(db.query("SELECT 1 FROM acl_sweeps WHERE gate_id = ? AND build = 1", [gate_id])))
+
+
+def _build_slice(db: sqlite_utils.Database, gate_id: str, rows: list[Any], deadline: float | None) -> int:
+    """List the cards of ``rows`` (uid, status, card_type, valid_from, valid_until; in uid
+    order) at a gate whose list is being built, stopping after the card during which
+    ``deadline`` passes; how many rows were done.
+
+    Costs about what inserting the rows costs: entry texts from one plan (``EntryTexts``),
+    one statement for the rows, the checksum moved by their digests. No log rows: the gate
+    gets its list as a snapshot once built. A card the gate already holds was projected by a
+    change since the build began (``card_changed``), from its row then: it is left alone.
+    """
+    uids = [r[0] for r in rows]
+    plan = load_plan(db, uids if len(uids) <= PLAN_BY_UIDS else None)
+    texts = _entry_texts(db, plan, [gate_id])
+    held = {r[0] for r in db.execute("SELECT uid FROM acl_state WHERE gate_id = ? AND uid BETWEEN ? AND ?",
+                                     [gate_id, uids[0], uids[-1]])}
+    out: list[tuple[str, str, str]] = []
+    done = 0
+    for fields in rows:
+        done += 1
+        if fields[0] not in held:
+            text = texts.of_fields(*fields).get(gate_id)
+            if text is not None:
+                out.append((gate_id, fields[0], text))
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+    if out:
+        db.conn.executemany("INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?)", out)
+        rev, checksum = head(db, gate_id)
+        acc = int(checksum, 16) ^ int(checksum_of_texts(text.encode() for _, _, text in out), 16)
+        db.execute("UPDATE acl_head SET rev = ?, checksum = ? WHERE gate_id = ?",
+                   [rev + len(out), f"{acc:064x}", gate_id])
+    return done
 
 
 def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
     """Register a gate seen for the first time and build its list. True if it was new.
 
-    The build is logged as bulk rows (one per card) that the publisher does not send as
-    deltas: the new gate asks with a SyncRequest and gets a snapshot.
+    A list of up to BUILD_INLINE cards is built at once; a bigger one is a job for
+    hub.gates.projector (``building`` until done, and sent to the gate only then), so the
+    store lock is never held for the whole of it. Either way the build costs about what
+    inserting its rows costs (``_build_slice``) and writes no log rows: the head is moved
+    past the entries, the new gate (at rev 0) asks with a SyncRequest and gets a snapshot,
+    and a gate claiming a rev in between has no log row to match and gets the snapshot too.
     """
     if list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [gate_id])):
         return False
     db.execute("INSERT INTO gates (gate_id, first_seen_at) VALUES (?, ?)", [gate_id, _now()])
     db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, 0, ?)", [gate_id, EMPTY_CHECKSUM])
-    plan = load_plan(db)
     forms = gate_forms(db).get(gate_id, ())
-    for card in list(db.query("SELECT * FROM cards ORDER BY uid")):
-        entry = project(db, card, [gate_id], plan).get(gate_id)
-        if entry is not None:
-            _set_entry(db, gate_id, card["uid"], entry, bulk=True)
-            if forms:
+    if forms:  # readers reporting other forms (rare): each card's keys checked one by one
+        plan = load_plan(db)
+        for card in list(db.query("SELECT * FROM cards ORDER BY uid")):
+            entry = project(db, card, [gate_id], plan).get(gate_id)
+            if entry is not None:
+                _set_entry(db, gate_id, card["uid"], entry, bulk=True)
                 _set_derived(db, gate_id, card["uid"], entry, forms, bulk=True)
+        return True
+    many = db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM cards WHERE status != 'in_stock' LIMIT ?)",
+                      [BUILD_INLINE + 1]).fetchone()[0] > BUILD_INLINE
+    if many:
+        db.execute("INSERT INTO acl_sweeps (gate_id, after_uid, build) VALUES (?, '', 1) "
+                   "ON CONFLICT (gate_id) DO UPDATE SET after_uid = '', build = 1", [gate_id])
+        _wake()
+        return True
+    rows = db.execute("SELECT uid, status, card_type, valid_from, valid_until FROM cards "
+                      "WHERE status != 'in_stock' ORDER BY uid").fetchall()
+    if rows:
+        _build_slice(db, gate_id, rows, None)
     return True
 
 
-def snapshot(db: sqlite_utils.Database, gate_id: str, chunk_size: int = CHUNK) -> list[AclUpdate]:
+def snapshot_parts(db: sqlite_utils.Database, gate_id: str,
+                   chunk_size: int = CHUNK) -> list[tuple[AclUpdate, list[str]]]:
+    """The gate's whole list at its head as snapshot chunks: each chunk's message without
+    its entries, and the entries' stored canonical texts, as they are (never parsed), for
+    protocols.signing.signed_with_texts. Call inside one read (``store.read()``): the head
+    and the rows are then one consistent state. (Not while the list is ``building``.)"""
     rev, checksum = head(db, gate_id)
-    texts = [r["entry"] for r in db.query("SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id])]
-    parts = [[AclEntry.model_validate_json(t) for t in group] for group in _split(texts, chunk_size)] or [[]]
+    texts = [r[0] for r in db.execute("SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id])]
+    groups = _split(texts, chunk_size) or [[]]
     sid = uuid.uuid4().hex
     return [
-        AclUpdate(
-            gate_id=gate_id, kind="snapshot", rev=rev, checksum=checksum, upserts=tuple(p),
-            snapshot_id=sid, chunk=i, chunks=len(parts),
-        )
-        for i, p in enumerate(parts)
+        (AclUpdate(gate_id=gate_id, kind="snapshot", rev=rev, checksum=checksum, snapshot_id=sid, chunk=i,
+                   chunks=len(groups)), group)
+        for i, group in enumerate(groups)
     ]
+
+
+def snapshot(db: sqlite_utils.Database, gate_id: str, chunk_size: int = CHUNK) -> list[AclUpdate]:
+    """``snapshot_parts`` as whole models (tests, tools; the hub sends the texts)."""
+    return [update.model_copy(update={"upserts": tuple(AclEntry.model_validate_json(t) for t in texts)})
+            for update, texts in snapshot_parts(db, gate_id, chunk_size)]
 
 
 @dataclass(frozen=True)
@@ -442,41 +737,59 @@ def _consistent(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
     return bool(at) and at[0]["checksum"] == checksum
 
 
-def reconcile(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
-    """Heartbeat check: a snapshot for a gate whose list cannot be the hub's, else nothing.
+#: what ``decide_sync`` answers when the gate needs its whole list (``snapshot_parts``)
+WHOLE_LIST = "whole list"
+
+
+def needs_repair(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> bool:
+    """Heartbeat check: does a gate reporting ``rev`` and ``checksum`` need its whole list?
 
     A gate behind the head with a consistent checksum is only waiting for deltas in flight;
     a gate ahead of the hub, or with a list that differs, would otherwise stay wrong until
     its next reconnect, since a gate that never lost the broker never asks. A gate at rev 0
     is left alone: it has just asked for its whole list, and a second one would cross it.
+    When it does, the head is first numbered past the gate's rev (``_jump_head``).
     """
-    if rev == 0 or _consistent(db, gate_id, rev, checksum):
-        return []
+    if rev == 0 or building(db, gate_id) or _consistent(db, gate_id, rev, checksum):
+        return False
     if rev >= head(db, gate_id)[0]:  # the gate refuses a snapshot at or below what it holds
         _jump_head(db, gate_id, rev)
-    return snapshot(db, gate_id)
+    return True
 
 
-def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
-    """What to send a gate that says it holds ``rev`` with ``checksum`` (see module docstring)."""
+def reconcile(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
+    """``needs_repair``, with the snapshot as models (or nothing)."""
+    return snapshot(db, gate_id) if needs_repair(db, gate_id, rev, checksum) else []
+
+
+def decide_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate] | str:
+    """The answer to a gate that says it holds ``rev`` with ``checksum`` (module docstring):
+    nothing, one delta, or WHOLE_LIST (built from a read after this transaction commits)."""
     ensure_gate(db, gate_id)
     hrev, hsum = head(db, gate_id)
     if rev == hrev and checksum == hsum and rev != 0:
         return []
-    if rev == 0 or not _consistent(db, gate_id, rev, checksum):  # rev 0: the gate asks for a whole list
+    if rev == 0 or building(db, gate_id) or not _consistent(db, gate_id, rev, checksum):  # rev 0: a whole list
         if rev >= hrev and rev != 0:  # the gate refuses a snapshot at or below what it holds
             _jump_head(db, gate_id, rev)
-        return snapshot(db, gate_id)
+        return WHOLE_LIST
     changed = list(db.query(
         "SELECT COUNT(DISTINCT uid) AS n, COALESCE(SUM(LENGTH(entry)), 0) AS bytes FROM acl_log"
         " WHERE gate_id = ? AND rev > ?", [gate_id, rev]
     ))[0]
     if changed["n"] > CHUNK or changed["bytes"] > CHUNK_BYTES:  # too big for one delta
-        return snapshot(db, gate_id)
+        return WHOLE_LIST
     rows = [LogRow(gate_id, r["rev"], r["uid"], r["entry"], r["checksum"]) for r in db.query(
         "SELECT rev, uid, entry, checksum FROM acl_log WHERE gate_id = ? AND rev > ? ORDER BY rev", [gate_id, rev]
     )]
     return [coalesce(gate_id, rows)]
+
+
+def answer_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str) -> list[AclUpdate]:
+    """``decide_sync`` with a whole list as snapshot models (a list still being built: the
+    part built so far; the hub itself waits, hub.gates.snapshots)."""
+    answer = decide_sync(db, gate_id, rev, checksum)
+    return snapshot(db, gate_id) if answer == WHOLE_LIST else answer  # type: ignore[return-value]
 
 
 def trim_log(db: sqlite_utils.Database, keep_revs: int) -> int:

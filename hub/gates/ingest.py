@@ -2,7 +2,9 @@
 
 Status: kept per gate (online, heartbeat fields, clock offset). An empty retained payload
 (a status topic being cleared) is ignored. Sync: answered on the gate's acl topic after the
-transaction that may have built a new gate's list has committed. Anything malformed,
+transaction that may have built a new gate's list has committed; a whole list is handed to
+hub.gates.snapshots, which builds and sends it on its own thread, so this (the MQTT intake)
+thread goes straight back to the other gates' messages. Anything malformed,
 speaking for another gate than its topic's, or not signed with the gate's key is dropped
 and counted (hub.mqtt.Drops). Every answer is signed with the key the gate holds.
 """
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 from hub.db import Store
 from hub.gates import acl, service
 from hub.gates.keys import GateKeys
+from hub.gates.snapshots import SnapshotSender
 from hub.mqtt import Drops, HubMqtt, HubUnavailable
 from protocols.messages import GateStatus, SyncRequest
 from protocols.signing import sign
@@ -37,6 +40,10 @@ class GateIngest:
         self.site = site
         self.sync_answers = 0
         self._last_repair: dict[str, float] = {}
+        self.snapshots = SnapshotSender(store, mqtt, site, keys)
+
+    def stop(self) -> None:
+        self.snapshots.stop()
 
     def handle_status(self, topic: str, payload: bytes) -> None:
         if not payload:
@@ -47,24 +54,27 @@ class GateIngest:
         now = time.monotonic()
         with self.store.tx() as db:
             service.apply_status(db, status, datetime.now(timezone.utc))
-            repair: list = []
+            repair = False
             due = now - self._last_repair.get(status.gate_id, -RECONCILE_EVERY_S) >= RECONCILE_EVERY_S
             if status.online and status.role == "gate" and status.checksum and due:
                 acl.ensure_gate(db, status.gate_id)
-                repair = acl.reconcile(db, status.gate_id, status.acl_rev, status.checksum)
+                repair = acl.needs_repair(db, status.gate_id, status.acl_rev, status.checksum)
         if repair:
             self._last_repair[status.gate_id] = now
             log.warning("gate %s reports rev %s with a list that is not the hub's: sending a snapshot",
                         status.gate_id, status.acl_rev)
-            self._send(status.gate_id, repair)
+            self.snapshots.request(status.gate_id)
 
     def handle_sync(self, topic: str, payload: bytes) -> None:
         req = self.drops.from_gate("sync", topic, payload, SyncRequest)
         if req is None:
             return
         with self.store.tx() as db:
-            answer = acl.answer_sync(db, req.gate_id, req.rev, req.checksum)
-        if self._send(req.gate_id, answer):
+            answer = acl.decide_sync(db, req.gate_id, req.rev, req.checksum)
+        if answer == acl.WHOLE_LIST:
+            self.snapshots.request(req.gate_id)
+            self.sync_answers += 1
+        elif self._send(req.gate_id, answer):  # type: ignore[arg-type]
             self.sync_answers += 1
 
     def _send(self, gate_id: str, updates: list) -> bool:

@@ -275,3 +275,51 @@ def test_every_message_fits_what_a_gate_accepts_however_big_the_entries(tmp_path
         assert parse(AclUpdate, wire) == update
     assert sum(len(c.upserts) for c in chunks) == 1200 and checksum_of(e for c in chunks for e in c.upserts) == chunks[0].checksum
     assert far_behind[0].kind == "snapshot", "1,100 big changes are too much for one delta"
+
+
+def test_entry_texts_are_exactly_the_models_texts_for_every_kind_of_card(tmp_path):
+    """hub.gates.entry_texts builds most texts from one template per shape: each one must be
+    byte for byte what project and canonical_json give (the checksum and signatures hang on it)."""
+    from hub.access import service as access
+    from hub.access.models import LevelBody, ScheduleBody
+    from hub.access.plan import load_plan
+    from hub.gates.entry_texts import EntryTexts
+    from protocols.acl import canonical_json
+
+    store = Store.open(tmp_path / "hub.db")
+    now = datetime.now(timezone.utc).isoformat()
+    validity = [None, "2027-01-01T00:00:00+00:00", "2027-01-01T08:00:00+08:00", "2026-12-31T23:59:59.123456Z",
+                "2027-03-01T10:00:00-05:00"]
+    statuses = ["active", "suspended", "lost", "revoked", "expired", "returned", "in_stock", "personalised"]
+    types = ["owner", "tenant", "domestic_helper", "renovation_worker", None]
+    cards = []
+    for i in range(400):
+        uid = f"0D{i:06X}" if i % 50 else f"0d:{i:06x}"[:11]  # a few rows not in canonical form
+        cards.append((uid, statuses[i % len(statuses)], types[i % len(types)], validity[i % 5], validity[(i // 5) % 5]))
+    with store.tx() as db:
+        for g in ("north", "south", "east"):
+            acl.ensure_gate(db, g)
+        db.conn.executemany("INSERT INTO cards (uid, status, card_type, valid_from, valid_until, created_at, updated_at)"
+                            f" VALUES (?, ?, ?, ?, ?, '{now}', '{now}')", cards)
+    access.create_schedule(store, "t", "days", ScheduleBody(timezone="Asia/Shanghai",
+                                                            windows=[{"days": [0, 1], "start": "08:00", "end": "18:00"}]))
+    access.add_holiday(store, "t", datetime(2031, 10, 1).date(), "National Day")
+    access.create_level(store, "t", "doors", LevelBody(items=[{"gate_id": "north", "doors": ["n-1", "n-2"]},
+                                                              {"gate_id": "south"}], schedule="days", anti_passback=True))
+    access.create_level(store, "t", "east", LevelBody(items=[{"gate_id": "east"}]))
+    access.set_type_defaults(store, "t", "domestic_helper", ("doors",))
+    access.set_type_defaults(store, "t", "tenant", ("doors", "east"))
+    access.set_card_levels(store, "t", "0D000007", ("east",))
+    gates = ["north", "south", "east"]
+    with store.read() as db:
+        plan = load_plan(db)
+        texts = EntryTexts(plan, gates, lambda c, g, p: acl.project(db, c, g, p))
+        rows = list(db.query("SELECT * FROM cards ORDER BY uid"))
+        shapes = set()
+        for row in rows:
+            want = {g: canonical_json(e).decode() for g, e in acl.project(db, row, gates, plan).items()}
+            assert texts.of(row) == want, row
+            shapes.add(tuple(sorted(want)))
+    assert len(shapes) >= 4, "the cards reach different sets of gates"
+    assert len(texts._prefixes) < len(rows) // 5, "most texts come from a template"  # noqa: SLF001
+    store.close()

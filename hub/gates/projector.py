@@ -1,0 +1,124 @@
+"""Does the re-projection jobs of hub.gates.acl.schedule_reproject, in small steps.
+
+A change that touches every card (a holiday, a card-type default, a level edit) would hold
+the store lock for seconds if it re-projected them all in its own transaction, and every
+tap, event and revocation would wait. Instead its transaction writes a job, and this
+thread does it after commit, a step per transaction: as many cards as fit in ``BUDGET_S``
+(sized by time, from the pace of the steps before, not by a fixed count), then the lock
+is let go for at least as long again, so other writers get their turn whatever the lock's
+fairness, and the WAL is checkpointed outside the lock (hub.db, _Checkpointer). The job's
+progress is written in each step's transaction: a hub killed mid-job resumes where it was.
+The rows each step writes are published as deltas as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from hub.db import Store
+from hub.gates import acl
+
+log = logging.getLogger(__name__)
+
+#: the most a step aims to hold the store lock; a step stops after the card that passes it
+BUDGET_S = 0.025
+#: cards a step reads at most (its plan and rows are read for these before the clock runs out)
+MAX_BATCH = 2_000
+
+
+class StepSizer:
+    """How many cards the next step should take: what the last steps did per second, times
+    the budget, so a slow step (many gates, a busy disk) shrinks the next one."""
+
+    def __init__(self, budget_s: float = BUDGET_S, first: int = 32, most: int = MAX_BATCH) -> None:
+        self.budget_s = budget_s
+        self.most = most
+        self.size = first
+
+    def next(self) -> int:
+        return self.size
+
+    def record(self, cards: int, seconds: float) -> None:
+        if cards <= 0:
+            return
+        pace = cards / max(seconds, 1e-6)
+        want = int(pace * self.budget_s) + 1
+        self.size = max(1, min(self.most, (self.size + want) // 2 if want < self.size else want))
+
+
+def step(store: Store, sizer: StepSizer) -> tuple[int, float]:
+    """One step in its own transaction: (cards done, seconds the transaction held the lock,
+    from its first statement to the end of its commit)."""
+    with store.tx() as db:
+        start = time.perf_counter()
+        done = acl.reproject_step(db, sizer.next(), start + sizer.budget_s)
+    held = time.perf_counter() - start
+    sizer.record(done, held)
+    return done, held
+
+
+def drain(store: Store, sizer: StepSizer | None = None, pause: bool = True) -> list[float]:
+    """Every job to its end, step by step, on this thread; the lock hold of each step.
+
+    For the projector's thread, the CLI and tests that need the gates' lists up to date."""
+    sizer = sizer or StepSizer()
+    holds: list[float] = []
+    while True:
+        done, held = step(store, sizer)
+        holds.append(held)
+        if done == 0:
+            with store.read_latest() as db:
+                if not acl.pending_work(db):
+                    return holds
+        if pause:
+            time.sleep(max(held, 0.002))  # the others' turn at the lock
+
+
+class Projector:
+    """The thread; started and stopped with the hub like hub.gates.publisher.AclPublisher."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sizer = StepSizer()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.steps = 0
+        self.longest_hold_s = 0.0
+
+    def start(self) -> None:
+        acl.add_waker(self._wake)
+        self._thread = threading.Thread(target=self._run, name="acl-projector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        acl.remove_waker(self._wake)
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._work()
+            except Exception:
+                log.exception("re-projection step failed; trying again shortly")
+            self._wake.wait(1.0)  # a job left by a hub that stopped is found within a second
+            self._wake.clear()
+
+    def _work(self) -> None:
+        with self.store.read_latest() as db:
+            if not acl.pending_work(db):
+                return
+        while not self._stop.is_set():
+            done, held = step(self.store, self.sizer)
+            self.steps += 1
+            self.longest_hold_s = max(self.longest_hold_s, held)
+            if done == 0:
+                with self.store.read_latest() as db:
+                    if not acl.pending_work(db):
+                        return
+            time.sleep(max(held, 0.002))  # the others' turn at the lock
