@@ -27,8 +27,10 @@ def memory_mb() -> tuple[float, float]:
 
 
 def gate(wire: Path, data_dir: Path, gate_id: str, site: str, key: str) -> int:
-    """Every chunk as ``GateAgent._on_acl`` takes it: parsed, its signature checked, applied."""
+    """Every chunk as ``GateAgent._on_acl`` takes it: parsed, its entries serialised once,
+    its signature checked over those texts, applied with them."""
     from gate_agent.acl_store import AclStore, Applied
+    from protocols.acl import canonical_texts
     from protocols.messages import AclUpdate, parse
     from protocols.signing import verify
 
@@ -37,8 +39,9 @@ def gate(wire: Path, data_dir: Path, gate_id: str, site: str, key: str) -> int:
     with wire.open("rb") as f:
         for line in f:
             update = parse(AclUpdate, line.rstrip(b"\n"))
-            verify(update, [key], site, "acl", gate_id=gate_id)
-            result = store.apply(update)
+            texts = canonical_texts(update.upserts)
+            verify(update, [key], site, "acl", gate_id=gate_id, listed=("upserts", texts))
+            result = store.apply(update, texts=texts)
     count = store.state.count
     store.close()
     if result != Applied.APPLIED:

@@ -13,6 +13,10 @@ table in work of its own size, with a running count and XOR checksum beside it, 
 last chunk is known to complete the list without reading the others back; the swap is
 then one INSERT ... SELECT inside SQLite. A 100,000-card list thus costs the gate a chunk
 of memory, not the list.
+
+Each entry is serialised to its canonical JSON once: the agent makes the texts to check the
+chunk's signature over them (protocols.signing.verify's ``listed``) and hands them to
+``apply``, which stores and hashes those texts; an entry already held is hashed as stored.
 """
 
 from __future__ import annotations
@@ -26,9 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
-from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_json, canonical_texts, checksum_of_texts, checksum_update
+from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_texts, checksum_of_texts, checksum_update_texts
 from protocols.messages import AclUpdate, Direction
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,14 @@ CREATE TABLE IF NOT EXISTS staged_entries (
 _PAGE = 1000
 
 
+def _texts_of(u: AclUpdate, texts: Sequence[bytes] | None) -> Sequence[bytes]:
+    """The canonical JSON of ``u``'s upserts: ``texts`` as the caller made them, or made here
+    when there are none (or they cannot be the upserts', by count)."""
+    if texts is None or len(texts) != len(u.upserts):
+        return canonical_texts(u.upserts)
+    return texts
+
+
 @dataclass(frozen=True)
 class AclState:
     rev: int
@@ -107,7 +119,7 @@ class _Staging:
     acc: int  # XOR of the SHA-256 of every staged entry (protocols.acl's checksum, kept as it grows)
 
 
-def _digest(texts: list[bytes]) -> int:
+def _digest(texts: Sequence[bytes]) -> int:
     """protocols.acl's checksum of some entries as a number, to XOR into a running one."""
     return int(checksum_of_texts(texts), 16)
 
@@ -192,19 +204,22 @@ class AclStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def apply(self, update: AclUpdate, whole_wanted: bool = False) -> Applied:
+    def apply(self, update: AclUpdate, whole_wanted: bool = False, texts: Sequence[bytes] | None = None) -> Applied:
         """Apply one delta or one snapshot chunk; see Applied for what to do next.
 
         A snapshot at or below the rev held is refused (an old one replayed must not
         un-revoke a card) unless ``whole_wanted``: the gate asked for a whole list because
-        its own is bad. The caller has checked the signature.
+        its own is bad. The caller has checked the signature. ``texts``, when given, are
+        ``canonical_texts(update.upserts)``, made already to check that signature
+        (protocols.signing.verify's ``listed``): the entries are stored and hashed as those
+        texts rather than serialised a second time.
         """
         if update.gate_id != self.gate_id:
             return Applied.WRONG_GATE
         with self._wlock:
             if update.kind == "delta":
-                return self._apply_delta(update)
-            return self._stage_chunk(update, whole_wanted)
+                return self._apply_delta(update, texts)
+            return self._stage_chunk(update, whole_wanted, texts)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -220,31 +235,29 @@ class AclStore:
                 w.execute("ROLLBACK")
             raise
 
-    def _apply_delta(self, u: AclUpdate) -> Applied:
+    def _apply_delta(self, u: AclUpdate, texts: Sequence[bytes] | None = None) -> Applied:
         held = self._state
         if u.rev <= held.rev:
             return Applied.DUPLICATE
         if u.base_rev != held.rev:
             log.info("acl delta %s->%s is not on top of rev %s: resync", u.base_rev, u.rev, held.rev)
             return Applied.GAP
+        texts = _texts_of(u, texts)
         checksum = held.checksum
         count = held.count
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
             for uid in u.removes:
-                old = self._old(uid)
+                old = self._old_text(uid)
                 if old is not None:
                     w.execute("DELETE FROM entries WHERE uid = ?", (uid,))
-                    checksum = checksum_update(checksum, old, None)
+                    checksum = checksum_update_texts(checksum, old, None)
                     count -= 1
-            for entry in u.upserts:
-                old = self._old(entry.uid)
-                w.execute(
-                    "INSERT OR REPLACE INTO entries (uid, body) VALUES (?, ?)",
-                    (entry.uid, canonical_json(entry).decode()),
-                )
-                checksum = checksum_update(checksum, old, entry)
+            for entry, text in zip(u.upserts, texts):
+                old = self._old_text(entry.uid)
+                w.execute("INSERT OR REPLACE INTO entries (uid, body) VALUES (?, ?)", (entry.uid, text.decode()))
+                checksum = checksum_update_texts(checksum, old, text)
                 count += old is None
             if checksum != u.checksum:
                 w.execute("ROLLBACK")
@@ -260,9 +273,11 @@ class AclStore:
         self._state = AclState(u.rev, checksum, count)
         return Applied.APPLIED
 
-    def _old(self, uid: str) -> AclEntry | None:
+    def _old_text(self, uid: str) -> bytes | None:
+        """The entry held for ``uid`` as stored: its canonical JSON, what the checksum is made of
+        (see ``verify``), so it is hashed as it is, never parsed and serialised again."""
         row = self._w.execute("SELECT body FROM entries WHERE uid = ?", (uid,)).fetchone()
-        return AclEntry.model_validate_json(row[0]) if row else None
+        return row[0].encode() if row else None
 
     def _set_meta(self, rev: int, checksum: str) -> None:
         self._w.executemany(
@@ -271,7 +286,7 @@ class AclStore:
 
     # -- snapshots: staged on disk chunk by chunk, swapped in whole ----------------------------
 
-    def _stage_chunk(self, u: AclUpdate, whole_wanted: bool = False) -> Applied:
+    def _stage_chunk(self, u: AclUpdate, whole_wanted: bool = False, texts: Sequence[bytes] | None = None) -> Applied:
         """Keep one verified chunk on disk in work proportional to the chunk; swap the list in
         when the last one arrives. Each chunk is its own transaction (its entries, its mark
         and the running count and checksum together), so a kill at any point leaves staging
@@ -282,7 +297,7 @@ class AclStore:
         if u.rev <= held.rev and not (whole_wanted or held.rev == 0):
             log.warning("acl snapshot at rev %s refused: this gate holds rev %s", u.rev, held.rev)
             return Applied.STALE
-        texts = canonical_texts(u.upserts)  # once per entry: staged, hashed and swapped in as they are
+        texts = _texts_of(u, texts)  # once per entry: staged, hashed and swapped in as they are
         self._durability(swap_possible=self._received(u.snapshot_id) + 1 >= u.chunks)
         try:
             return self._stage_in_tx(u, held, texts)
@@ -301,7 +316,7 @@ class AclStore:
         transactions, so it is chosen before the chunk's, from the count already staged."""
         self._w.execute(f"PRAGMA synchronous={'FULL' if swap_possible else 'NORMAL'}")
 
-    def _stage_in_tx(self, u: AclUpdate, held: AclState, texts: list[bytes]) -> Applied:
+    def _stage_in_tx(self, u: AclUpdate, held: AclState, texts: Sequence[bytes]) -> Applied:
         with self._tx() as w:
             self._drop_abandoned(held.rev)
             st = self._staging(u)

@@ -2,8 +2,10 @@
 
 Reader threads, the MQTT thread and GPIO callbacks only put work on one queue; one loop
 takes it off, decides, and pulses the relay at once, before any disk write or network,
-so a resident waits for the lock only as long as an ACL lookup takes. The event is
-written to the outbox after the pulse and sent from there.
+so a resident waits for the lock only as long as an ACL lookup takes. The event is then
+handed to the event writer, which commits it to the outbox on its own thread (a stalled
+fsync there never holds up the next tap: see gate_agent.event_writer for what a SIGKILL
+can lose), and it is sent from the outbox.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from gate_agent import __version__
 from gate_agent.acl_store import AclStore, Applied, LocalState
 from gate_agent.config import AgentConfig, DoorConfig, load_config, reader_name
 from gate_agent.decide import decide
+from gate_agent.event_writer import EventWriter
 from gate_agent.inputs import GpioInputs
 from gate_agent.keys import GateKey, KeyFileError
 from gate_agent.mqtt_link import MqttLink
 from gate_agent.outbox import Outbox
-from protocols.acl import EMPTY_CHECKSUM
+from protocols.acl import EMPTY_CHECKSUM, canonical_texts
 from protocols.cards import Decision, Reason
 from protocols.commands import CommandRejected, GateCommand, KeyUpdate, command_action, open_key_update, verify_command
 from protocols.messages import (
@@ -135,6 +138,7 @@ class GateAgent:
             on_acl=self._on_acl,
             on_cmd=lambda payload: self._q.put(("cmd", payload)),
         )
+        self.writer = EventWriter(self.outbox, written=self.link.kick)
         for dcfg in config.doors:
             self.doors[dcfg.id] = _Door(dcfg)
 
@@ -169,6 +173,7 @@ class GateAgent:
                 )
                 if problem:
                     door.problems[f"{d.id}/exit_button"] = problem
+        self.writer.start()
         self._loop_thread = threading.Thread(target=self._loop, name="decide", daemon=True)
         self._loop_thread.start()
         for door in self.doors.values():
@@ -190,6 +195,7 @@ class GateAgent:
         self._q.put(("stop",))
         if self._loop_thread is not None:
             self._loop_thread.join(5)
+        self.writer.close()  # every event handed over is committed before the outbox closes
         self.link.stop()
         for door in self.doors.values():
             if door.relay is not None:
@@ -381,6 +387,7 @@ class GateAgent:
         if new == self.key.current:
             return
         with self.link.paused():
+            self.writer.drain()  # events signed with the old key are on disk, to be re-signed
             self.link.drain(5.0)
             try:
                 self.key.adopt(new)
@@ -468,9 +475,9 @@ class GateAgent:
         return sign(msg, self.key.current, self.site, channel)
 
     def _emit(self, event: GateEvent) -> None:
-        """Signed as it enters the outbox: the stored payload is exactly what is sent."""
-        self.outbox.put(self._sign(event, "event"))
-        self.link.kick()
+        """Signed as it is handed to the writer: the stored payload is exactly what is sent.
+        Returns at once; the writer commits it and then kicks the link."""
+        self.writer.put(self._sign(event, "event"))
 
     # -- ACL (MQTT thread) -----------------------------------------------------------------
 
@@ -481,13 +488,14 @@ class GateAgent:
             self.counters["bad_acl"] += 1
             log.warning("malformed ACL update ignored: %s", exc)
             return
+        texts = canonical_texts(update.upserts)  # once: the signature covers them and the store keeps them
         try:  # signed by the hub with this gate's key, for this gate, site and channel
-            verify(update, [self.key.current], self.site, "acl", gate_id=self.gate_id)
+            verify(update, [self.key.current], self.site, "acl", gate_id=self.gate_id, listed=("upserts", texts))
         except BadSignature as exc:
             self.counters["acl_forged"] += 1
             log.warning("ACL %s to rev %s refused: %s", update.kind, update.rev, exc)
             return
-        result = self.acl.apply(update, whole_wanted=self._want_snapshot)
+        result = self.acl.apply(update, whole_wanted=self._want_snapshot, texts=texts)
         self.counters[f"acl_{result.value}"] += 1
         if result == Applied.APPLIED:
             if update.kind == "snapshot":
@@ -537,7 +545,8 @@ class GateAgent:
         }
         return self._sign(GateStatus(
             gate_id=self.gate_id, online=online, at=self._clock(), role=self.role, acl_rev=st.rev,
-            checksum=st.checksum, outbox_depth=self.outbox.depth, outbox_error=self.outbox.error,
+            checksum=st.checksum, outbox_depth=self.outbox.depth_now() + self.writer.pending,
+            outbox_error=self.outbox.error,
             agent_version=__version__, doors=doors, uid_forms=self.uid_forms(),
         ), "status")
 

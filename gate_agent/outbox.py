@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from gate_agent.acl_store import connect
 from protocols.messages import GateEvent
@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+_INSERT = "INSERT OR IGNORE INTO outbox (event_id, payload) VALUES (?, ?)"
+
+
 @dataclass(frozen=True)
 class Pending:
     seq: int  # order on disk; 0 for an event held in memory only
@@ -57,6 +60,7 @@ class Outbox:
         self.error: str | None = None
         self.dropped = 0  # events lost because memory overflowed too (disk full for long)
         (self._disk_depth,) = self._c.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        self._last_depth = self._disk_depth
 
     def close(self) -> None:
         with self._lock:
@@ -68,9 +72,7 @@ class Outbox:
         payload = event.to_bytes()
         with self._lock:
             try:
-                cur = self._c.execute(
-                    "INSERT OR IGNORE INTO outbox (event_id, payload) VALUES (?, ?)", (event.event_id, payload)
-                )
+                cur = self._c.execute(_INSERT, (event.event_id, payload))
             except sqlite3.Error as exc:
                 self._disk_failed(exc)
                 if len(self._volatile) >= VOLATILE_MAX:
@@ -79,11 +81,40 @@ class Outbox:
                 self._volatile[event.event_id] = payload
                 return False
             self._disk_depth += cur.rowcount
-            if self.error is not None:
-                log.warning("outbox writes again after: %s", self.error)
-                self.error = None
-                self._rescue_volatile()
+            self._disk_works()
             return True
+
+    def put_many(self, events: Sequence[GateEvent]) -> int:
+        """Keep every event until acknowledged, all in one transaction (one fsync: the event
+        writer's group commit); how many are on disk. If the disk refuses the transaction,
+        each event is kept as ``put`` keeps it (in memory while the disk is full)."""
+        if len(events) == 1:
+            return int(self.put(events[0]))
+        rows = [(e.event_id, e.to_bytes()) for e in events]
+        with self._lock:
+            try:
+                self._c.execute("BEGIN IMMEDIATE")
+                added = 0
+                for row in rows:
+                    added += self._c.execute(_INSERT, row).rowcount
+                self._c.execute("COMMIT")
+            except sqlite3.Error:
+                try:
+                    if self._c.in_transaction:
+                        self._c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite has rolled back itself (a full disk or an I/O error does)
+                return sum(self.put(e) for e in events)
+            self._disk_depth += added
+            self._disk_works()
+            return len(rows)
+
+    def _disk_works(self) -> None:
+        """A write went through: if the disk had failed, say so and move held events to it."""
+        if self.error is not None:
+            log.warning("outbox writes again after: %s", self.error)
+            self.error = None
+            self._rescue_volatile()
 
     def _disk_failed(self, exc: sqlite3.Error) -> None:
         text = str(exc)
@@ -96,9 +127,7 @@ class Outbox:
         while self._volatile:
             event_id, payload = next(iter(self._volatile.items()))
             try:
-                cur = self._c.execute(
-                    "INSERT OR IGNORE INTO outbox (event_id, payload) VALUES (?, ?)", (event_id, payload)
-                )
+                cur = self._c.execute(_INSERT, (event_id, payload))
             except sqlite3.Error as exc:
                 self._disk_failed(exc)
                 return
@@ -181,4 +210,15 @@ class Outbox:
         """Events not yet acknowledged by the broker."""
         with self._lock:
             self._take_acks()
-            return max(0, self._disk_depth - len(self._acked)) + len(self._volatile)
+            self._last_depth = max(0, self._disk_depth - len(self._acked)) + len(self._volatile)
+            return self._last_depth
+
+    def depth_now(self) -> int:
+        """``depth`` if the outbox is free this instant, else the last one counted: for the
+        gate's status, told from the decision loop, which must never wait for a commit."""
+        if not self._lock.acquire(blocking=False):
+            return self._last_depth
+        try:
+            return self.depth
+        finally:
+            self._lock.release()

@@ -8,11 +8,13 @@ for bytes off the wire: it raises BadMessage, never a library exception.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      model_validator)
 
 from protocols.acl import AclEntry, Uid
 from protocols.cardformats import UidForm
@@ -86,14 +88,30 @@ def _no_lone_surrogates(data: object) -> None:
             stack.extend(item)
 
 
+#: a JSON escape of a surrogate (\uD800 to \uDFFF), the only way text decoded from UTF-8 can
+#: come to hold one; an escaped backslash before "ud8.." also matches, which only costs the walk
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: validation context key: ``parse`` has seen that the text cannot hold a lone surrogate
+_UNICODE_CHECKED = "unicode_checked"
+
+
+def _cannot_hold_surrogates(text: str, from_utf8: bool) -> bool:
+    """True if nothing json.loads makes of ``text`` can hold a lone surrogate, so the walk of
+    every string (_no_lone_surrogates: 15% of a snapshot chunk's parse) is known to pass.
+    Text decoded from UTF-8 holds none (the decoder refuses encoded surrogates); only an escape
+    can make one. A str given as it is may hold one raw, so it keeps the walk."""
+    return from_utf8 and _SURROGATE_ESCAPE.search(text) is None
+
+
 class _Msg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     v: Literal[1] = 1
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_unicode(cls, data: object) -> object:
-        _no_lone_surrogates(data)
+    def _valid_unicode(cls, data: object, info: ValidationInfo) -> object:
+        if not (info.context and info.context.get(_UNICODE_CHECKED)):
+            _no_lone_surrogates(data)
         return data
 
     def to_bytes(self) -> bytes:
@@ -219,6 +237,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse(model: type[M], payload: bytes | str) -> M:
     """Bytes off the wire to a model, or BadMessage naming the first bad field."""
+    from_utf8 = isinstance(payload, bytes)
     if isinstance(payload, bytes):
         if len(payload) > MAX_PAYLOAD:
             raise BadMessage(f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
@@ -235,7 +254,7 @@ def parse(model: type[M], payload: bytes | str) -> M:
     except RecursionError:
         raise BadMessage("payload is nested too deeply") from None
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={_UNICODE_CHECKED: _cannot_hold_surrogates(payload, from_utf8)})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(message)"

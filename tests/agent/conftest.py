@@ -190,3 +190,37 @@ def agent_factory():
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
+
+
+class StuckCommits:
+    """An outbox connection whose commits wait at the door until ``release()``: a disk whose
+    fsync has stalled, made to last exactly as long as a test needs (no timing involved).
+
+    A commit is a COMMIT, or an INSERT/UPDATE/DELETE outside BEGIN (autocommit); it waits
+    before it runs, so until released nothing of it is on disk.
+    """
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+        self._go = threading.Event()
+        self.waiting = threading.Event()
+
+    def release(self) -> None:
+        self._go.set()
+
+    def _gate(self, sql: str) -> None:
+        head = sql.lstrip()[:6].upper()
+        if head == "COMMIT" or (head in ("INSERT", "UPDATE", "DELETE") and not self.conn.in_transaction):
+            self.waiting.set()
+            self._go.wait()
+
+    def execute(self, sql: str, *args):
+        self._gate(sql)
+        return self.conn.execute(sql, *args)
+
+    def executemany(self, sql: str, *args):
+        self._gate(sql)
+        return self.conn.executemany(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.conn, name)

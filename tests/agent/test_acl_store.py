@@ -10,7 +10,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
-from gate_agent.acl_store import AclStore, Applied, LocalState
+from gate_agent.acl_store import AclState, AclStore, Applied, LocalState
 from protocols.acl import EMPTY_CHECKSUM, checksum_of
 from protocols.cards import CardStatus
 from protocols.messages import AclUpdate, Direction
@@ -449,3 +449,29 @@ def test_staged_text_is_each_entrys_canonical_json():
              entry("03", schedule=Schedule(timezone="Asia/Hong_Kong", windows=(TimeWindow(start="08:00", end="18:00"),))))
     assert canonical_texts(items) == [canonical_json(e) for e in items]
     assert canonical_texts(list(items)) == canonical_texts(items) and canonical_texts(()) == []
+
+
+def test_a_snapshot_staged_from_the_texts_verified_is_the_one_staged_without(tmp_path):
+    """The agent hands apply the texts it checked the signature over; the list that results is
+    the one apply makes serialising the entries itself, and texts that do not fit are not used."""
+    from protocols.acl import Schedule, TimeWindow, canonical_texts
+
+    hub = AclHub()
+    hub.entries = {f"{i:08X}": entry(f"{i:08X}", doors=("北門",) if i % 2 else None) for i in range(1, 26)}
+    hub.entries["0A0012AB34"] = entry("0A0012AB34", valid_until=utc(2027, 1, 1), schedule=Schedule(
+        timezone="Asia/Hong_Kong", windows=(TimeWindow(start="22:00", end="06:00"),)))
+    hub.rev = 3
+    chunks = hub.snapshot(chunk_size=10)
+    given_texts, own_texts = AclStore(tmp_path / "given", GATE), AclStore(tmp_path / "own", GATE)
+    results = [(given_texts.apply(c, texts=canonical_texts(c.upserts)), own_texts.apply(c)) for c in chunks]
+    assert results[-1] == (Applied.APPLIED, Applied.APPLIED)
+    assert given_texts.state == own_texts.state == AclState(3, hub.checksum, 26)
+    assert list(given_texts.entries()) == list(own_texts.entries()) and given_texts.verify()
+    short = AclStore(tmp_path / "short", GATE)
+    results = [short.apply(c, texts=canonical_texts(c.upserts)[:-1]) for c in chunks]  # not the chunk's: unused
+    assert results[-1] == Applied.APPLIED and short.state == own_texts.state
+    delta = hub.delta(upserts=(entry("00000001", status=CardStatus.LOST), entry("0B")), removes=("00000002", "FF"))
+    assert given_texts.apply(delta, texts=canonical_texts(delta.upserts)) == Applied.APPLIED
+    assert own_texts.apply(delta) == Applied.APPLIED
+    assert given_texts.state == own_texts.state == AclState(4, hub.checksum, 26) and given_texts.verify()
+    assert given_texts.get("00000001").status == CardStatus.LOST and given_texts.get("00000002") is None

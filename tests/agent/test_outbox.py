@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,7 @@ from gate_agent.mqtt_link import MqttLink
 from gate_agent.outbox import Outbox
 from protocols.acl import EMPTY_CHECKSUM
 from protocols.messages import EventKind, GateEvent, GateStatus, SyncRequest, utcnow
-from tests.agent.conftest import DOOR, GATE, AclHub, agent_config, entry, topic
+from tests.agent.conftest import DOOR, GATE, AclHub, StuckCommits, agent_config, entry, topic
 from tests.rigs.broker import Mosquitto, free_port
 from tests.rigs.wait import wait_for
 
@@ -102,6 +103,92 @@ def test_sigkill_after_writing_before_publishing_loses_nothing(tmp_path, broker,
         body = json.loads(peer.next(topic("event"), timeout=10).payload)
         seen[body["event_id"]] = body["uid"]
     assert sorted(seen.values()) == uids
+    wait_for(lambda: agent.outbox.depth == 0, what="the outbox to empty after the acks")
+
+
+def test_a_stalled_commit_does_not_hold_up_the_next_tap(tmp_path, agent_factory):
+    agent = agent_factory(agent_config(tmp_path / "gate"))  # no broker: only the disk matters here
+    agent.acl.apply(AclHub().delta(upserts=(entry("0000000001"), entry("0000000002"))))
+    reader, relay = agent.reader(f"{DOOR}/0"), agent.relay(DOOR)
+    stuck = StuckCommits(agent.outbox._c)
+    agent.outbox._c = stuck
+    try:
+        reader.tap("0000000001")
+        wait_for(stuck.waiting.is_set, what="the first event's commit to stall")
+        reader.tap("0000000002")
+        wait_for(lambda: relay.history.count(True) == 2,
+                 what="the second tap to open the door while the first event's commit is still stuck")
+        wait_for(lambda: agent.writer.pending == 2, what="both events handed over, neither on disk yet")
+        assert stuck.waiting.is_set() and agent.outbox.depth_now() == 0
+        assert agent.status().outbox_depth == 2  # the status is told without waiting for the commit
+    finally:
+        stuck.release()
+    wait_for(lambda: agent.outbox.depth == 2, what="both events committed once the disk answers")
+    agent.outbox._c = stuck.conn
+    payloads = agent.outbox._c.execute("SELECT payload FROM outbox ORDER BY seq").fetchall()
+    assert [json.loads(p)["uid"] for (p,) in payloads] == ["0000000001", "0000000002"]  # in tap order
+
+
+_STUCK_CHILD = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from gate_agent.agent import GateAgent
+    from tests.agent.conftest import StuckCommits
+    agent = GateAgent.from_file({cfg!r})
+    agent.start()
+    reader = agent.reader("{door}/0")
+    for uid in {committed!r}:
+        reader.tap(uid)
+    deadline = time.monotonic() + 10
+    while agent.outbox.depth < {n} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    committed = agent.outbox.depth
+    agent.outbox._c = StuckCommits(agent.outbox._c)  # the disk stalls from here on
+    for uid in {window!r}:
+        reader.tap(uid)
+    while agent.writer.pending < {w} and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print("committed", committed, "waiting", agent.writer.pending, flush=True)
+    time.sleep(60)
+""")
+
+
+def test_sigkill_during_a_stalled_commit_loses_only_the_events_not_yet_committed(
+    tmp_path, broker, agent_factory, peer_factory
+):
+    """What the event writer's docstring says a kill can lose: events decided but not yet
+    committed (here three, waiting behind a stalled disk); everything committed is sent."""
+    data = tmp_path / "gate"
+    down = agent_config(data, broker).model_copy(deep=True)
+    down.mqtt.port = free_port()  # nothing listens: the events cannot leave
+    cfg_file = tmp_path / "agent.toml"
+    cfg_file.write_text(_toml(down))
+    committed = [f"{i:010X}" for i in range(1, 6)]
+    window = [f"{i:010X}" for i in range(6, 9)]
+    script = _STUCK_CHILD.format(root=str(ROOT), cfg=str(cfg_file), door=DOOR, committed=committed,
+                                 n=len(committed), window=window, w=len(window))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline().split()
+        assert line == ["committed", "5", "waiting", "3"], f"child said {line!r}"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(5)
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+    db = sqlite3.connect(data / "outbox.db")
+    on_disk = [json.loads(p)["uid"] for (p,) in db.execute("SELECT payload FROM outbox ORDER BY seq")]
+    db.close()
+    assert on_disk == committed, "the committed events are all there, the three in the window are not"
+
+    peer = peer_factory(broker, topic("event"))
+    agent = agent_factory(agent_config(data, broker))
+    seen: dict[str, str] = {}
+    while len(seen) < len(committed):
+        body = json.loads(peer.next(topic("event"), timeout=10).payload)
+        seen[body["event_id"]] = body["uid"]
+    assert sorted(seen.values()) == committed
     wait_for(lambda: agent.outbox.depth == 0, what="the outbox to empty after the acks")
 
 
@@ -197,3 +284,22 @@ def test_disk_full_is_reported_the_gate_still_opens_and_nothing_buffered_is_lost
         uids.add(json.loads(peer.next(topic("event"), timeout=15).payload)["uid"])
     assert uids == {f"{i:010X}" for i in range(1, 31)}
     wait_for(lambda: agent.outbox.depth == 0, what="the outbox to empty")
+
+
+def test_a_group_commit_keeps_order_and_a_full_disk_still_keeps_every_event(tmp_path):
+    outbox = Outbox(tmp_path / "gate")
+    first = [_event(i) for i in range(3)]
+    assert outbox.put_many(first) == 3
+    assert outbox.put_many(first[:1] + [_event(3)]) == 2  # an event kept twice is stored once
+    assert [p.event_id for p in outbox.after(0, 10)][:3] == [e.event_id for e in first]
+    assert outbox.depth == 4
+
+    (pages,) = outbox._c.execute("PRAGMA page_count").fetchone()
+    outbox._c.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+    held = [_event(100 + i) for i in range(40)]  # more than the pages left can take
+    outbox.put_many(held)
+    assert outbox.error and "full" in outbox.error
+    assert outbox.depth == 44, "each event the transaction could not keep is held as put() holds it"
+    kept = {p.event_id for p in outbox.after(0, 100)} | {p.event_id for p in outbox.volatile()}
+    assert {e.event_id for e in held} <= kept
+    outbox.close()
