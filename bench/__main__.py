@@ -22,7 +22,8 @@ from pathlib import Path
 
 from bench.common import ROOT, Result, fmt, loadavg, machine
 
-BENCHMARKS = ["decide", "tap", "outbox", "ingest", "sync", "reads"]
+BENCHMARKS = ["decide", "tap", "outbox", "ingest", "sync", "reads", "livepage", "year", "bulk_import", "newgate",
+              "reproject"]
 
 
 def _child(name: str, out: Path) -> int:

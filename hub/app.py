@@ -28,6 +28,7 @@ from hub.access.views import router as access_router
 from hub import systemd
 from hub.cards.moves_views import card_centre_routers
 from hub.cards.printed import router as printed_router
+from hub.cards.import_views import router as card_imports_router
 from hub.cards.views import router as cards_router
 from hub.config import HubConfig
 from hub.db import Store
@@ -41,6 +42,7 @@ from hub.events.ingest import EventIngest
 from hub.events.views import router as events_router
 from hub.gates.ingest import GateIngest
 from hub.gates.keys import GateKeys, KeyPusher
+from hub.gates.projector import Projector
 from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
 from hub.housekeeping import Housekeeper
@@ -124,7 +126,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             state.key_pusher = KeyPusher(state.gate_keys, lambda t, p: mqtt.publish(t, p, qos=1, retain=False), site)
             state.drops.verified = state.key_pusher
             mqtt.subscribe(all_gates_filter(site, "status"), state.gate_ingest.handle_status)
-            mqtt.subscribe(all_gates_filter(site, "event"), state.event_ingest.handle)
+            mqtt.subscribe(all_gates_filter(site, "event"), state.event_ingest.handle, batch=store)  # group commit (hub.mqtt)
             mqtt.subscribe(all_gates_filter(site, "sync"), state.gate_ingest.handle_sync)
             state.publisher = AclPublisher(store, mqtt, site, state.gate_keys)
             state.mqtt = mqtt
@@ -132,6 +134,8 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             mqtt.start()
         housekeeper = Housekeeper(store)
         housekeeper.start()
+        projector = Projector(store)  # re-projection jobs, in small steps (hub.gates.acl.schedule_reproject)
+        projector.start()
         # what startup made lives as long as the process: kept out of the cyclic collector, a full
         # collection (a big import sets one off) scans far less and pauses every request far less
         gc.freeze()
@@ -143,10 +147,13 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             if alive is not None:
                 alive.cancel()
             housekeeper.stop()
+            projector.stop()
             state.closing.set()
             state.bus.notify()
             if state.publisher is not None:
                 state.publisher.stop()
+            if state.gate_ingest is not None:
+                state.gate_ingest.stop()  # its snapshot sender
             if state.mqtt is not None:
                 state.mqtt.stop()
             if own_store:
@@ -179,6 +186,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         return {"status": "ok"}
 
     app.include_router(printed_router)  # before cards: /api/v1/cards/find is not a UID
+    app.include_router(card_imports_router)  # before cards: /api/v1/cards/imports is not a UID
     app.include_router(cards_router)
     for router in card_centre_routers():  # after cards: /api/v1/cards/issue, /{uid}/lost ...
         app.include_router(router)
