@@ -57,6 +57,8 @@ decisions_log = logging.getLogger("gate_agent.decisions")
 TICK_S = 0.2
 #: a contact opening this long after a grant's pulse ended is "forced"
 OPEN_GRACE_S = 2.0
+#: an outbox commit running this long means the disk has hung: stop petting the watchdog
+WRITER_STALL_S = 60.0
 #: the least time between two sync requests (a burst of gapped deltas asks once)
 SYNC_MIN_INTERVAL_S = 1.0
 
@@ -213,9 +215,11 @@ class GateAgent:
         """The decision loop has turned lately and is keeping up with its queue.
 
         systemd's watchdog hears from the loop only while this holds, so a loop stuck on a
-        device or a lock gets the agent restarted instead of a gate that silently ignores taps.
+        device or a lock gets the agent restarted instead of a gate that silently ignores taps;
+        so does an outbox commit hung for WRITER_STALL_S (a dead SD card).
         """
-        return time.monotonic() - self._loop_alive < 10 * TICK_S + 1.0 and self._q.qsize() < 1000
+        return (time.monotonic() - self._loop_alive < 10 * TICK_S + 1.0 and self._q.qsize() < 1000
+                and self.writer.stalled_s < WRITER_STALL_S)
 
     # -- test and hardware seams -------------------------------------------------------------
 

@@ -13,13 +13,17 @@ stall: events of taps decided during it wait for the next commit. Before, those 
 undecided in the loop's queue (their doors shut) and a kill lost them as reads; now their
 doors open and a kill loses their events. Nothing committed is ever lost, and nothing is
 published before its commit (the sender reads only the outbox). A clean stop commits
-everything handed over before the outbox closes.
+everything handed over before the outbox closes. A disk that hangs outright (no error, no
+answer) shows in ``stalled_s``, which the agent's watchdog check reads: the agent is
+restarted, as it was when the write sat in the decision loop, instead of piling events up
+in memory for ever.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from typing import Callable
 
@@ -43,6 +47,7 @@ class EventWriter:
         self._done = 0
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._busy_since: float | None = None  # monotonic start of the commit under way
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
@@ -60,6 +65,12 @@ class EventWriter:
         """Events handed over and not yet in the outbox."""
         with self._cv:
             return self._handed - self._done
+
+    @property
+    def stalled_s(self) -> float:
+        """How long the commit under way has been running (0 when none is)."""
+        since = self._busy_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every event handed over so far is in the outbox; False on timeout."""
@@ -86,10 +97,13 @@ class EventWriter:
                 if not self._queue:
                     return
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+            self._busy_since = time.monotonic()
             try:
                 self._outbox.put_many(batch)
             except Exception:  # noqa: BLE001 - the thread must outlive one bad batch
                 log.exception("outbox writer could not keep %d events", len(batch))
+            finally:
+                self._busy_since = None
             with self._cv:
                 self._done += len(batch)
                 self._cv.notify_all()

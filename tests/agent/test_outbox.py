@@ -129,6 +129,26 @@ def test_a_stalled_commit_does_not_hold_up_the_next_tap(tmp_path, agent_factory)
     assert [json.loads(p)["uid"] for (p,) in payloads] == ["0000000001", "0000000002"]  # in tap order
 
 
+
+def test_a_hung_disk_stops_the_watchdog_and_an_answering_one_starts_it_again(tmp_path, agent_factory, monkeypatch):
+    """A commit that never returns (a dead SD card) must get the agent restarted by systemd,
+    as it did when the write sat in the decision loop, not pile events up in memory for ever."""
+    import gate_agent.agent as agent_module
+    monkeypatch.setattr(agent_module, "WRITER_STALL_S", 0.3)
+    agent = agent_factory(agent_config(tmp_path / "gate"))
+    agent.acl.apply(AclHub().delta(upserts=(entry("0000000001"),)))
+    assert agent.healthy()
+    stuck = StuckCommits(agent.outbox._c)
+    agent.outbox._c = stuck
+    try:
+        agent.reader(f"{DOOR}/0").tap("0000000001")
+        wait_for(stuck.waiting.is_set, what="the event's commit to hang")
+        wait_for(lambda: not agent.healthy(), what="the watchdog check to fail while the commit hangs")
+    finally:
+        stuck.release()
+    wait_for(lambda: agent.outbox.depth == 1, what="the event committed once the disk answers")
+    wait_for(agent.healthy, what="the watchdog check to pass again")
+
 _STUCK_CHILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
