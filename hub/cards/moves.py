@@ -58,6 +58,7 @@ CREATE INDEX IF NOT EXISTS card_moves_at ON card_moves (at);
 -- the audit search's cards a person or unit held at any issue (hub.audit._card_uids)
 CREATE INDEX IF NOT EXISTS card_moves_holder_person ON card_moves (json_extract(detail, '$.holder.person_id'));
 CREATE INDEX IF NOT EXISTS card_moves_holder_unit ON card_moves (json_extract(detail, '$.holder.unit'));
+CREATE INDEX IF NOT EXISTS card_moves_holder_name ON card_moves (json_extract(detail, '$.holder.name'));
 CREATE TRIGGER IF NOT EXISTS card_moves_no_update BEFORE UPDATE ON card_moves
 BEGIN SELECT RAISE(ABORT, 'card moves are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS card_moves_no_delete BEFORE DELETE ON card_moves

@@ -506,7 +506,7 @@ def cards_of_people_sql(people: int, names_: int) -> str:
             f"OR holder_name IN ({','.join('?' * names_) or 'NULL'}) LIMIT ?")
 
 
-def _starting_with(text: str) -> tuple[str, str]:
+def starting_with(text: str) -> tuple[str, str]:
     """The range [lo, hi) of strings that begin with ``text`` (in SQLite's binary order)."""
     last = ord(text[-1])
     return text, ((text[:-1] + chr(last + 1)) if last < 0x10FFFF else text + "\U0010ffff")
@@ -529,9 +529,9 @@ def search_names(db: sqlite_utils.Database, query: str, limit: int) -> list[dict
     folded = names.folded(query)
     typed = query.strip()
     rows = [*db.query(NAME_EXACT, [typed, folded, folded, limit])]
-    rows += db.query(NAME_STARTS["name"], [*_starting_with(typed), limit])
+    rows += db.query(NAME_STARTS["name"], [*starting_with(typed), limit])
     for key in ("pinyin", "initials"):
-        rows += db.query(NAME_STARTS[key], [*_starting_with(folded), limit])
+        rows += db.query(NAME_STARTS[key], [*starting_with(folded), limit])
     rows += db.query(NAME_ANYWHERE, [_match(query), limit])
     unique = {r["id"]: r for r in rows}.values()
     return sorted(unique, key=lambda r: (names.rank(r["name"], r["name_pinyin"], r["name_initials"], query),
@@ -557,7 +557,7 @@ def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, An
     if len(text) > 100:
         raise BadInput("the search is too long", field="q")
     limit = max(1, min(limit, 100))
-    upper, plain = _starting_with(text.upper()), _starting_with(text)
+    upper, plain = starting_with(text.upper()), starting_with(text)
     by_name = names.is_name_query(text)
     with store.read() as db:
         units = list(db.query(INDEXED_SEARCHES["units"], [*upper, limit]))

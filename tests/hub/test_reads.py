@@ -293,7 +293,8 @@ def _audited_store(store: Store) -> None:
 
 
 @pytest.mark.parametrize("filters", [
-    {"card": "0A000001"}, {"person": "7"}, {"unit": "B-01-01"}, {"clerk": "test"}, {"action": "issue"},
+    {"card": "0A000001"}, {"person": "7"}, {"person": "Holder"}, {"person": "张三"}, {"unit": "B-01-01"},
+    {"clerk": "test"}, {"action": "issue"},
     {"since": "2026-01-01T00:00:00.000000+00:00", "until": "2026-02-01T00:00:00.000000+00:00"}, {},
 ])
 def test_the_audit_search_goes_through_its_indexes(store, filters):
@@ -302,8 +303,32 @@ def test_the_audit_search_goes_through_its_indexes(store, filters):
     _audited_store(store)
     plans = _plans(store, lambda db: audit.search(db, **filters))
     for sql, plan in plans:
+        if "'people_names_" in sql:
+            continue  # FTS5 reading its own few-row shadow tables (hub.people.registry's trigram index)
         # newest first: a walk down audit_at that stops once it has its rows, or an index lookup
-        assert not any(line.startswith("SCAN") and "audit_at" not in line for line in plan), (sql, plan)
+        # (a name goes through the register's FTS5 index: a MATCH, "SCAN ... VIRTUAL TABLE INDEX n:M")
+        assert not any(line.startswith("SCAN") and "audit_at" not in line and ":M" not in line
+                       for line in plan), (sql, plan)
+
+
+def test_the_audit_search_finds_a_holder_by_any_part_of_a_registered_name_or_the_start_of_the_cards(store):
+    from hub import audit
+
+    registry.add_unit(store, "clerk:test", registry.UnitIn(building="A", floor=12, room="03"))
+    pid = registry.add_person(store, "clerk:test", registry.PersonIn(name="张三丰", role="owner", unit="A-12-03"))["id"]
+    moves.issue_card(store, "clerk:test", {"uid": "0B000001", "card_type": "owner", "person_id": pid,
+                                           "holder": {"name": "张三丰", "unit": "A-12-03"}})
+    _issue(store, "0B000002", name="Outside Register", unit="A-12-03")
+    _issue(store, "0B000003", name="Li Wei", unit="A-12-03")
+
+    def cards(name: str) -> set[str]:
+        with store.read() as db:
+            return {r["entity_id"] for r in audit.search(db, person=name)}
+
+    assert cards("三丰") == cards("zsf") == cards("zhangsanfeng") == {"0B000001"}  # through the register
+    assert cards("Outside") == {"0B000002"}  # outside it: by the start of the name on the card
+    assert cards("Register") == set()  # a part from the middle of an unregistered name would need a scan
+    assert cards("Nobody") == set()
 
 
 def test_the_audit_search_finds_a_paper_move_in_its_own_time_not_when_it_was_entered(store):
