@@ -15,8 +15,14 @@ that never got the push keeps working with the key it has until it does. Keys ne
 leave the hub except wrapped for the gate; they are stored as one AES-GCM sealed list per
 gate (hub.sealing), so a copied hub.db opens none of them.
 
-Lookups are cached per gate against ``key_gen``, which every change bumps in the same
-transaction: a rotation made by the CLI in another process is seen at the next message.
+Lookups are cached against one epoch for all gates (``gate_keys_epoch``): a trigger sets
+it to a new random number whenever any gate's ``key_gen`` moves, which every change does in
+its own transaction, so a rotation made by the CLI in another process is seen at the next
+message. Inside one write transaction (a batch of events: hub.mqtt) the epoch is read once:
+no other process can write meanwhile, and this process's own changes (``register``,
+``retire``, ``used``) drop the cache. A random epoch, not a count, because a change rolled
+back must never be mistaken for a later, different one. A gate in mid-rotation (two keys or
+more) is not cached: ``used`` may settle it at any message.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ def migrate(db: sqlite_utils.Database, sealer: Sealer) -> None:
     for name, kind in _COLUMNS.items():
         if name not in have:
             db.execute(f"ALTER TABLE gates ADD COLUMN {name} {kind}")
+    db.execute("CREATE TABLE IF NOT EXISTS gate_keys_epoch (one INTEGER PRIMARY KEY CHECK (one = 1), n INTEGER NOT NULL)")
+    db.execute("INSERT OR IGNORE INTO gate_keys_epoch (one, n) VALUES (1, abs(random()))")
+    db.execute("CREATE TRIGGER IF NOT EXISTS gate_keys_changed AFTER UPDATE OF key_gen ON gates"
+               " BEGIN UPDATE gate_keys_epoch SET n = abs(random()); END")
     plain = list(db.query("SELECT gate_id, key_hex FROM gates WHERE key_hex IS NOT NULL"))
     if not plain:
         return
@@ -84,8 +94,10 @@ class GateKeys:
     def __init__(self, store: Store, secret_file: Path | None = None) -> None:
         self.store = store
         self.sealer = Sealer.from_file(secret_file or default_secret_file(store.path))
-        self._cache: dict[str, tuple[int, list[str]]] = {}
         self._lock = threading.Lock()
+        self._epoch: int | None = None  # what _by_gate was read at
+        self._by_gate: dict[str, list[str]] = {}
+        self._in_tx: tuple[int, int] | None = None  # (Store.tx_serial, the epoch read in that transaction)
         with store.tx() as db:
             migrate(db, self.sealer)
 
@@ -93,18 +105,34 @@ class GateKeys:
     def keys(self, gate_id: str) -> list[str]:
         """The gate's keys, oldest (the one it is known to hold) first; [] for an unknown gate."""
         with self.store.read() as db:
-            rows = list(db.query("SELECT keys_sealed, key_gen FROM gates WHERE gate_id = ?", [gate_id]))
-        if not rows or not rows[0]["keys_sealed"]:
-            return []
-        gen = rows[0]["key_gen"]
+            epoch = self._epoch_now(db)
+            with self._lock:
+                hit = self._by_gate.get(gate_id) if epoch == self._epoch else None
+            if hit is not None:
+                return list(hit)
+            rows = db.execute("SELECT keys_sealed FROM gates WHERE gate_id = ?", [gate_id]).fetchall()
+        keys = _open(self.sealer, gate_id, rows[0][0]) if rows else []
         with self._lock:
-            hit = self._cache.get(gate_id)
-            if hit and hit[0] == gen:
-                return list(hit[1])
-        keys = _open(self.sealer, gate_id, rows[0]["keys_sealed"])
-        with self._lock:
-            self._cache[gate_id] = (gen, keys)
+            if epoch != self._epoch:
+                self._epoch, self._by_gate = epoch, {}
+            if len(keys) <= 1:
+                self._by_gate[gate_id] = keys
         return list(keys)
+
+    def _epoch_now(self, db: sqlite_utils.Database) -> int:
+        serial = self.store.tx_serial
+        held = self._in_tx
+        if serial is not None and held is not None and held[0] == serial:
+            return held[1]
+        epoch = db.execute("SELECT n FROM gate_keys_epoch").fetchone()[0]
+        if serial is not None:  # only the thread in that transaction has this serial
+            self._in_tx = (serial, epoch)
+        return epoch
+
+    def _forget(self) -> None:
+        """This process changed a key: nothing cached holds from here on."""
+        with self._lock:
+            self._epoch, self._by_gate, self._in_tx = None, {}, None
 
     def signing_key(self, gate_id: str) -> str | None:
         """The key to sign what the hub sends this gate: the one it is known to hold."""
@@ -134,6 +162,7 @@ class GateKeys:
                 [_seal(self.sealer, gate_id, keys), datetime.now(timezone.utc).isoformat(), gate_id],
             )
             audit.record(db, who, "rotate_key" if len(keys) > 1 else "register", "gate", gate_id, key_id=key_id(key))
+            self._forget()
         return key
 
     def retire(self, gate_id: str, who: str) -> bool:
@@ -148,6 +177,7 @@ class GateKeys:
             )
             if cur.rowcount:
                 audit.record(db, who, "retire_keys", "gate", gate_id)
+            self._forget()
         return bool(cur.rowcount)
 
     def used(self, gate_id: str, index: int) -> tuple[str, str] | None:
@@ -172,6 +202,7 @@ class GateKeys:
                        [_seal(self.sealer, gate_id, keep), gate_id])
             audit.record(db, "hub", "key_confirmed" if len(keep) == 1 else "key_in_use", "gate", gate_id,
                          key_id=key_id(held))
+            self._forget()
         log.info("gate %s uses key %s; older keys forgotten", gate_id, key_id(held))
         return None if len(keep) == 1 else (held, keep[-1])
 

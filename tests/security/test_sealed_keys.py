@@ -111,3 +111,30 @@ def test_the_hub_config_names_its_secret_file(tmp_path) -> None:
     assert (tmp_path / "keys" / "gate-keys.key").exists() and not (tmp_path / "db" / "hub.key").exists()
     default = HubConfig.model_validate({"hub": {"site": "demo", "db_path": str(tmp_path / "x" / "hub.db")}})
     assert default.hub.secret_path == tmp_path / "x" / "hub.key"
+
+
+def test_cached_keys_follow_a_change_made_elsewhere_and_forget_one_rolled_back(tmp_path) -> None:
+    """The hub caches every gate's keys against one epoch; the CLI (another process: here a
+    second store on the same file) rotating a key must be believed at the next message, and
+    a change rolled back must never be served."""
+    hub_store, cli_store = Store.open(tmp_path / "hub.db"), Store.open(tmp_path / "hub.db")
+    try:
+        hub, cli = GateKeys(hub_store), GateKeys(cli_store)
+        first = cli.register("north", "cli:test")
+        assert hub.keys("north") == [first]  # read, then cached
+        assert hub.keys("north") == [first]
+        second = cli.register("north", "cli:test", rotate=True)
+        assert hub.keys("north") == [first, second]  # the other process's change is seen
+        cli.used("north", 1)  # the gate is heard with its new key: the old one is forgotten
+        assert hub.keys("north") == [second]
+        with pytest.raises(RuntimeError):
+            with hub_store.tx():
+                hub.retire("north", "cli:test")
+                assert hub.keys("north") == []  # inside the change, the change is seen
+                raise RuntimeError("rolled back")
+        assert hub.keys("north") == [second]  # the rolled-back retirement is not served
+        with hub_store.tx():  # in a batch (one transaction) the epoch is read once, the keys still right
+            assert hub.keys("north") == [second] and hub.keys("south") == []
+    finally:
+        hub_store.close()
+        cli_store.close()
