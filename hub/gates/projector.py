@@ -23,7 +23,7 @@ from hub.gates import acl
 log = logging.getLogger(__name__)
 
 #: the most a step aims to hold the store lock; a step stops after the card that passes it
-BUDGET_S = 0.025
+BUDGET_S = 0.015
 #: cards a step reads at most (its plan and rows are read for these before the clock runs out)
 MAX_BATCH = 2_000
 
