@@ -14,11 +14,11 @@ The rows each step writes are published as deltas as usual.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from hub.db import Store
 from hub.gates import acl
+from hub.gates.woken import WokenThread
 
 log = logging.getLogger(__name__)
 
@@ -76,44 +76,26 @@ def drain(store: Store, sizer: StepSizer | None = None, pause: bool = True) -> l
             time.sleep(max(held, 0.002))  # the others' turn at the lock
 
 
-class Projector:
+class Projector(WokenThread):
     """The thread; started and stopped with the hub like hub.gates.publisher.AclPublisher."""
 
+    name = "acl-projector"
+
     def __init__(self, store: Store) -> None:
+        super().__init__()
         self.store = store
         self.sizer = StepSizer()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.steps = 0
         self.longest_hold_s = 0.0
 
-    def start(self) -> None:
-        acl.add_waker(self._wake)
-        self._thread = threading.Thread(target=self._run, name="acl-projector", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        acl.remove_waker(self._wake)
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._work()
-            except Exception:
-                log.exception("re-projection step failed; trying again shortly")
-            self._wake.wait(1.0)  # a job left by a hub that stopped is found within a second
-            self._wake.clear()
+    def work(self) -> None:
+        self._work()
 
     def _work(self) -> None:
         with self.store.read_latest() as db:
             if not acl.pending_work(db):
                 return
-        while not self._stop.is_set():
+        while not self.stopping:
             done, held = step(self.store, self.sizer)
             self.steps += 1
             self.longest_hold_s = max(self.longest_hold_s, held)

@@ -11,11 +11,11 @@ written before the hub started are not sent: gates resync with a SyncRequest whe
 from __future__ import annotations
 
 import logging
-import threading
 
 from hub.db import Store
 from hub.gates import acl
 from hub.gates.keys import GateKeys
+from hub.gates.woken import WokenThread
 from hub.mqtt import HubMqtt, HubUnavailable
 from protocols.signing import sign
 from protocols.topics import gate_topic
@@ -23,41 +23,21 @@ from protocols.topics import gate_topic
 log = logging.getLogger(__name__)
 
 
-class AclPublisher:
+class AclPublisher(WokenThread):
+    name = "acl-publisher"
+
     def __init__(self, store: Store, mqtt: HubMqtt, site: str, keys: GateKeys) -> None:
+        super().__init__()
         self.store = store
         self.keys = keys
         self.mqtt = mqtt
         self.site = site
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         with store.read() as db:
             self._cursor = acl.max_log_id(db)
         self.published = 0
 
-    def start(self) -> None:
-        acl.add_waker(self._wake)
-        self._thread = threading.Thread(target=self._run, name="acl-publisher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        acl.remove_waker(self._wake)
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(1.0)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.flush()
-            except Exception:
-                log.exception("publishing ACL deltas failed")
+    def work(self) -> None:
+        self.flush()
 
     def flush(self) -> None:
         # woken from inside the transaction that wrote the rows: wait for it to commit

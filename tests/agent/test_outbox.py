@@ -149,6 +149,7 @@ def test_a_hung_disk_stops_the_watchdog_and_an_answering_one_starts_it_again(tmp
     wait_for(lambda: agent.outbox.depth == 1, what="the event committed once the disk answers")
     wait_for(agent.healthy, what="the watchdog check to pass again")
 
+
 _STUCK_CHILD = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
