@@ -136,6 +136,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         housekeeper.start()
         projector = Projector(store)  # re-projection jobs, in small steps (hub.gates.acl.schedule_reproject)
         projector.start()
+        state.projector = projector
         # what startup made lives as long as the process: kept out of the cyclic collector, a full
         # collection (a big import sets one off) scans far less and pauses every request far less
         gc.freeze()

@@ -555,6 +555,14 @@ def pending_work(db: sqlite_utils.Database) -> bool:
     return bool(list(db.query("SELECT 1 FROM acl_sweeps UNION ALL SELECT 1 FROM acl_pending LIMIT 1")))
 
 
+def job_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Re-projection work left: named cards waiting, and whole-list sweeps (a new gate's build
+    among them) under way; for the supervisor's health view."""
+    pending = db.execute("SELECT COUNT(*) FROM acl_pending").fetchone()[0]
+    sweeps = db.execute("SELECT COUNT(*) FROM acl_sweeps").fetchone()[0]
+    return {"pending_cards": pending, "sweeps": sweeps}
+
+
 def reproject_step(db: sqlite_utils.Database, batch: int, deadline: float) -> int:
     """One step of the oldest job, inside the caller's transaction: up to ``batch`` cards,
     stopping once ``deadline`` (perf_counter) has passed; the job's progress is written in

@@ -8,7 +8,7 @@ from hub import audit
 from hub.auth import Principal, Role, require
 from hub.errors import Forbidden
 from hub.deadletters import store as dead_letters
-from hub.gates import service
+from hub.gates import acl, service
 from hub.mqtt import HubUnavailable
 from protocols.topics import gate_topic
 
@@ -77,7 +77,17 @@ def mqtt_health(request: Request, _: Principal = Depends(require(Role.SUPERVISOR
         "acl_updates_published": state.publisher.published if state.publisher else 0,
         "sync_answers": state.gate_ingest.sync_answers if state.gate_ingest else 0,
         "dead_letters": _dead_letters(state),
+        "intake_queued": mqtt.queued if mqtt else 0,  # received, not yet stored and acknowledged
+        "acl_jobs": _acl_jobs(state),
     }
+
+
+def _acl_jobs(state) -> dict:
+    with state.store.read() as db:
+        counts = acl.job_counts(db)
+    projector = getattr(state, "projector", None)
+    return {**counts, "steps": projector.steps if projector else 0,
+            "longest_hold_ms": round(projector.longest_hold_s * 1000, 1) if projector else 0.0}
 
 
 def _dead_letters(state) -> dict:

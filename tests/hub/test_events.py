@@ -66,6 +66,9 @@ def test_malformed_and_misaddressed_events_are_dropped_and_counted(hub, peer):
     assert health["connected"] is True
     assert health["dropped"]["by_channel"]["event"] == 3
     assert "south" in health["dropped"]["last_reason"]["event"]
+    assert health["acl_jobs"]["pending_cards"] == 0 and health["acl_jobs"]["sweeps"] == 0
+    wait_for(lambda: http.get("/api/v1/health/mqtt").json()["intake_queued"] == 0,
+             what="nothing left in the intake queue once every message is handled")
     assert httpx.get(hub.url + "/api/v1/health/mqtt", headers=hub.h("guard")).status_code == 403
 
 

@@ -90,8 +90,11 @@ def test_a_small_change_is_reprojected_at_once_and_a_big_one_becomes_a_job(tmp_p
         assert acl.pending_work(db)
         acl.schedule_reproject(db, None)  # the same sweep, not a second one
         assert db.execute("SELECT COUNT(*) FROM acl_sweeps").fetchone()[0] == 1
+        assert acl.job_counts(db) == {"pending_cards": 0, "sweeps": 1}  # what the health view shows
     holds = projector.drain(store, pause=False)
     assert len(holds) >= 2 and not _jobs(store)
+    with store.read() as db:
+        assert acl.job_counts(db) == {"pending_cards": 0, "sweeps": 0}
     store.close()
 
 
