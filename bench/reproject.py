@@ -15,9 +15,6 @@ the same clerk's waits. Both must end with the same checksum at every gate.
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
-import tempfile
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -25,6 +22,7 @@ from pathlib import Path
 
 from bench import fixtures
 from bench.common import Result, percentile, ratio
+from bench.hubfiles import CACHE, cached_db, copy_db
 from hub.access import service as access
 from hub.access.models import LevelBody, ScheduleBody
 from hub.cards import moves
@@ -36,32 +34,17 @@ TITLE = "Re-projection of 100,000 cards after a holiday: lock holds"
 
 N = 100_000
 GATES = ("east", "north", "south", "west")
-CACHE = Path(tempfile.gettempdir()) / "gatehouse-bench-cache"
 WHO = "bench"
-
-
-def _schema_tag() -> str:
-    import importlib
-
-    from hub.schema import DOMAINS
-
-    text = "".join(importlib.import_module(d).SCHEMA for d in DOMAINS)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def estate_db(n: int = N, gates: tuple[str, ...] = GATES) -> tuple[Path, float]:
     """A hub file with ``n`` cards of the estate mix and their lists at ``gates``, every
     level keeping holidays; built once per schema and copied for each run. (path, build s
     or 0 if cached). Cards are written as rows (this measures the lists, not issuing)."""
-    path = CACHE / f"estate-{n}-{'-'.join(gates)}-{_schema_tag()}.db"
-    if path.exists():
-        return path, 0.0
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    for p in CACHE.glob(tmp.name + "*"):
-        p.unlink()
-    t0 = time.perf_counter()
-    store = Store.open(tmp)
+    return cached_db(f"estate-{n}-{'-'.join(gates)}", lambda store: _build_estate(store, n, gates))
+
+
+def _build_estate(store: Store, n: int, gates: tuple[str, ...]) -> None:
     now = datetime.now(timezone.utc).isoformat()
     with store.tx() as db:
         db.conn.executemany(
@@ -86,21 +69,6 @@ def estate_db(n: int = N, gates: tuple[str, ...] = GATES) -> tuple[Path, float]:
         for g in gates:
             acl.ensure_gate(db, g)
     projector.drain(store, pause=False)
-    store.close()
-    c = sqlite3.connect(str(tmp))
-    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    c.close()
-    tmp.rename(path)
-    return path, time.perf_counter() - t0
-
-
-def copy_db(src: Path, dst: Path) -> Path:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    s, d = sqlite3.connect(str(src)), sqlite3.connect(str(dst))
-    s.backup(d)
-    s.close()
-    d.close()
-    return dst
 
 
 class Clerk:

@@ -23,17 +23,15 @@ disk must do).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench import fixtures
 from bench.common import ROOT, Result, ratio
+from bench.hubfiles import CACHE, cached_db, copy_db
 from gate_agent.acl_store import AclStore, Applied
 from gate_agent.agent import GateAgent
 from hub.cards import moves
@@ -48,17 +46,7 @@ from tests.rigs import stack
 NAME = "sync"
 TITLE = "ACL snapshot, apply and catch-up"
 
-CACHE = Path(tempfile.gettempdir()) / "gatehouse-bench-cache"
 WHO = "bench"
-
-
-def _schema_tag() -> str:
-    import importlib
-
-    from hub.schema import DOMAINS
-
-    text = "".join(importlib.import_module(d).SCHEMA for d in DOMAINS)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _card(i: int) -> dict:
@@ -68,26 +56,13 @@ def _card(i: int) -> dict:
 def seeded_hub_db(n: int = fixtures.N_CARDS) -> tuple[Path, float]:
     """A hub database with gate north and ``n`` owner cards issued through the hub's own
     issue path; built once per schema and copied for each run. (path, build s or 0 if cached)."""
-    path = CACHE / f"hub-{n}-{_schema_tag()}.db"
-    if path.exists():
-        return path, 0.0
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
-    for p in CACHE.glob(tmp.name + "*"):
-        p.unlink()
-    t0 = time.perf_counter()
-    store = Store.open(tmp)
-    with store.tx() as db:
-        acl.ensure_gate(db, fixtures.GATE)
-        for i in range(n):
-            moves.issue_card(store, WHO, _card(i))
-    store.close()
-    c = sqlite3.connect(str(tmp))  # fold the WAL into the file before it is renamed
-    c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    c.close()
-    built = time.perf_counter() - t0
-    tmp.rename(path)
-    return path, built
+    def build(store: Store) -> None:
+        with store.tx() as db:
+            acl.ensure_gate(db, fixtures.GATE)
+            for i in range(n):
+                moves.issue_card(store, WHO, _card(i))
+
+    return cached_db(f"hub-{n}", build)
 
 
 #: cards in the fresh-process apply: the estate's goal (issue 10) is under 80 MB and 3 s
@@ -116,14 +91,6 @@ def apply_in_child(mode: str, wire: Path, data_dir: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _copy_db(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    s, d = sqlite3.connect(str(src)), sqlite3.connect(str(dst))
-    s.backup(d)
-    s.close()
-    d.close()
-
-
 def _timed_start(hub, broker, data_dir: Path, timeout: float) -> tuple[GateAgent, float]:
     t0 = time.perf_counter()
     agent = GateAgent(fixtures.agent_config(hub.site, data_dir, broker, [{
@@ -137,7 +104,7 @@ def _timed_start(hub, broker, data_dir: Path, timeout: float) -> tuple[GateAgent
 def run(workdir: Path) -> Result:
     src, built_s = seeded_hub_db()
     db_path = workdir / "hub" / "hub.db"
-    _copy_db(src, db_path)
+    copy_db(src, db_path)
 
     # -- in process ------------------------------------------------------------------------
     store = Store.open(db_path)
