@@ -4,7 +4,10 @@ It starts an MQTT broker inside the process (amqtt; production uses mosquitto), 
 a temporary database, and three gates (north, south, east) whose agents run the real
 decision, cache and outbox code with simulated readers and relays. The estate gets units,
 residents with photos and cards through the hub's own API, as a clerk would; then simulated
-residents tap in and out, now and then with a revoked, lost or unknown card.
+residents tap in and out, now and then with a revoked, lost or unknown card, and a desk
+reader at the card centre taps a new blank card every so often, so tap-to-fill on the
+clerk's page can be tried without hardware. Ctrl-C, SIGTERM and SIGHUP stop it alike and
+remove its temporary folder.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ import argparse
 import logging
 import random
 import shutil
+import signal
 import socket
+import sys
 import struct
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -34,6 +40,10 @@ from hub.gates.service import register_gate
 log = logging.getLogger(__name__)
 
 GATES = ("north", "south", "east")
+ESTATE_TZ = "Asia/Shanghai"  # the estate's day and hours, as set when an estate is set up
+DESK = "desk"  # the card centre's desk reader (an enroll-role agent): it never opens anything
+DESK_FIRST_S = 5.0  # the first blank card is tapped this soon after the banner ...
+DESK_EVERY_S = 20.0  # ... and another this often
 RESIDENTS = [
     ("Wang Fang", "A", 12, "03", "owner"), ("Li Wei", "A", 12, "03", "resident"),
     ("Zhang Min", "A", 8, "01", "owner"), ("Liu Yang", "B", 3, "02", "owner"),
@@ -43,6 +53,17 @@ RESIDENTS = [
     ("Xu Jing", "D", 2, "05", "resident"), ("Sun Qiang", "D", 9, "03", "owner"),
 ]
 COLOURS = [(52, 101, 164), (78, 154, 6), (196, 160, 0), (117, 80, 123), (204, 0, 0), (193, 125, 17)]
+
+
+def port_taken(host: str, port: int) -> bool:
+    """Whether the hub could not listen on ``port`` (checked as uvicorn binds: SO_REUSEADDR)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -75,6 +96,7 @@ def avatar_png(index: int, width: int = 96, height: int = 120) -> bytes:
 def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
     """Units, residents with photos and cards, through the API; returns UIDs by what a tap should do."""
     cards: dict[str, list[str]] = {"active": [], "blocked": []}
+    api.put("/api/v1/access/calendar", json={"timezone": ESTATE_TZ}).raise_for_status()
     for card_type in ("owner", "resident"):  # the blanks arrive before any card is made
         api.post("/api/v1/stock/deliveries", json={"card_type": card_type, "qty": 100, "ref": "DN-DEMO-1"}
                  ).raise_for_status()
@@ -104,35 +126,43 @@ def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
 
 def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = False, seed: int | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if port_taken("127.0.0.1", http_port):
+        print(f"gate-hub demo: port {http_port} is already in use (another program, or a demo already running).\n"
+              f"Choose a free one, e.g.: gate-hub demo --port {http_port + 1}", file=sys.stderr, flush=True)
+        return 2
+    # SIGTERM (systemd, a closed terminal's SIGHUP) stops as Ctrl-C does: the handler only
+    # sets a flag the tapping loop waits on, so no code is interrupted half-way
+    stopping = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda *_: stopping.set())
     rnd = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="gatehouse-demo-"))
-    broker = EmbeddedBroker(free_port()).start()
-    config = HubConfig.model_validate({
-        "hub": {"site": "demo", "db_path": str(workdir / "hub.db"), "http_host": "127.0.0.1", "http_port": http_port},
-        "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10},
-    })
-    store = Store.open(config.hub.db_path)
-    keys = {g: register_gate(store, g, "demo") for g in GATES}
-    tokens = {role: create_token(store, role, f"demo {role}") for role in ("admin", "guard", "clerk")}
-    hub = start_hub(config, store)
+    broker = hub = None
     agents: list[GateAgent] = []
     try:
+        broker = EmbeddedBroker(free_port()).start()
+        config = HubConfig.model_validate({
+            "hub": {"site": "demo", "db_path": str(workdir / "hub.db"), "http_host": "127.0.0.1",
+                    "http_port": http_port},
+            "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10},
+        })
+        store = Store.open(config.hub.db_path)
+        keys = {g: register_gate(store, g, "demo") for g in (*GATES, DESK)}
+        tokens = {role: create_token(store, role, f"demo {role}") for role in ("admin", "guard", "clerk")}
+        hub = start_hub(config, store)
         api = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=10)
         cards = _seed_estate(api)
         for gate in GATES:
             doors = [{"id": f"{gate}-{d}", "relay": {"kind": "sim", "pulse_ms": 1500},
                       "readers": [{"kind": "sim", "direction": d}]} for d in ("in", "out")]
-            agent = GateAgent(AgentConfig.model_validate({
-                "agent": {"gate_id": gate, "site": "demo", "data_dir": str(workdir / f"agent-{gate}"),
-                          "heartbeat_s": 5, "gate_key": keys[gate]},
-                "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10, "reconnect_max_s": 2},
-                "doors": doors,
-            }))
-            agent.start()
-            agents.append(agent)
+            agents.append(_agent(gate, keys[gate], broker, workdir, doors))
+        desk = _agent(DESK, keys[DESK], broker, workdir, [{"id": DESK, "readers": [{"kind": "sim"}]}], role="enroll")
+        agents.append(desk)
         print(f"""
 gatehouse demo: hub on {hub.url}, MQTT broker (amqtt, in this process) on {broker.host}:{broker.port}
 gates: {', '.join(GATES)} (simulated readers and relays); data in {workdir}
+desk reader: {DESK} (the card centre's; a new blank card is tapped on it every {DESK_EVERY_S:g} s)
 
   guard's live page:  {hub.url}/login#token={tokens['guard']}
   clerk's card centre: {hub.url}/login#token={tokens['clerk']}  (then Card centre)
@@ -141,9 +171,15 @@ gates: {', '.join(GATES)} (simulated readers and relays); data in {workdir}
 
 Residents are tapping cards. Ctrl-C stops the demo.
 """, flush=True)
-        deadline = None if seconds is None else time.monotonic() + seconds
-        while deadline is None or time.monotonic() < deadline:
-            agent = rnd.choice(agents)
+        started = time.monotonic()
+        deadline = None if seconds is None else started + seconds
+        next_blank, blanks = started + DESK_FIRST_S, 0
+        while not stopping.is_set() and (deadline is None or time.monotonic() < deadline):
+            if time.monotonic() >= next_blank:
+                blanks += 1
+                desk.reader(f"{DESK}/0").tap(f"0D{0xD0000000 + blanks:08X}")  # never issued: the clerk may issue it
+                next_blank += DESK_EVERY_S
+            agent = rnd.choice(agents[:len(GATES)])
             door = rnd.choice(agent.config.doors)
             roll = rnd.random()
             if roll < 0.85:
@@ -153,17 +189,33 @@ Residents are tapping cards. Ctrl-C stops the demo.
             else:
                 uid = f"0B{rnd.getrandbits(32):08X}"  # a card the estate never issued
             agent.reader(f"{door.id}/0").tap(uid)
-            time.sleep(rnd.uniform(1.0, 3.0))
+            stopping.wait(rnd.uniform(1.0, 3.0))
+        if stopping.is_set():
+            print("\nstopping the demo", flush=True)
     except KeyboardInterrupt:
         print("\nstopping the demo", flush=True)
     finally:
         for agent in agents:
             agent.stop()
-        hub.stop()
-        broker.stop()
+        if hub is not None:
+            hub.stop()
+        if broker is not None:
+            broker.stop()
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def _agent(gate_id: str, key: str, broker: EmbeddedBroker, workdir: Path, doors: list[dict],
+           role: str = "gate") -> GateAgent:
+    agent = GateAgent(AgentConfig.model_validate({
+        "agent": {"gate_id": gate_id, "site": "demo", "data_dir": str(workdir / f"agent-{gate_id}"), "role": role,
+                  "heartbeat_s": 5, "gate_key": key},
+        "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10, "reconnect_max_s": 2},
+        "doors": doors,
+    }))
+    agent.start()
+    return agent
 
 
 def add_demo_command(sub: argparse._SubParsersAction) -> None:

@@ -41,9 +41,10 @@ def test_demo_runs_gates_and_the_guards_link_shows_passes(demo, browser) -> None
     guard_link = re.search(r"guard's live page:\s+(\S+)", banner).group(1)
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {admin}"})
 
-    gates = wait_for(lambda: (lambda g: g if len(g) == 3 and all(x["online"] for x in g) else None)(
-        api.get("/api/v1/gates").json()), timeout=20, what="three demo gates online")
-    assert sorted(g["gate_id"] for g in gates) == ["east", "north", "south"]
+    gates = wait_for(lambda: (lambda g: g if len(g) == 4 and all(x["online"] for x in g) else None)(
+        api.get("/api/v1/gates").json()), timeout=20, what="three demo gates and the desk reader online")
+    assert sorted((g["gate_id"], g["role"]) for g in gates) == [
+        ("desk", "enroll"), ("east", "gate"), ("north", "gate"), ("south", "gate")]
     passes = wait_for(lambda: (lambda e: e if len(e) >= 3 else None)(api.get("/api/v1/events?limit=50").json()),
                       timeout=30, what="three passes from the simulated residents")
     assert {e["decision"] for e in passes} <= {"granted", "denied"}
@@ -57,3 +58,67 @@ def test_demo_runs_gates_and_the_guards_link_shows_passes(demo, browser) -> None
     if os.environ.get("GATEHOUSE_SHOTS"):
         page.wait_for_timeout(4000)
         page.screenshot(path=os.path.join(os.environ["GATEHOUSE_SHOTS"], "demo-live.png"))
+
+
+def _banner_of(proc: subprocess.Popen, lines: list[str]) -> str:
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+    return wait_for(lambda: "\n".join(lines) if any("Ctrl-C" in ln for ln in lines) else None, timeout=30,
+                    what="the demo's banner")
+
+
+def test_a_taken_port_says_so_and_names_the_option(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "hub.cli", "demo", "--port", str(port), "--seconds", "5"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} is already in use" in done.stderr
+    assert f"--port {port + 1}" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_the_demo_and_removes_its_folder(sig: str) -> None:
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "demo", "--port", str(free_port()), "--seconds", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+    lines: list[str] = []
+    try:
+        banner = _banner_of(proc, lines)
+        folder = re.search(r"data in (\S+)", banner).group(1)
+        assert os.path.isdir(folder)
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(30) == 0, "\n".join(lines)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not os.path.exists(folder), f"{sig} left {folder} behind"
+    assert "Traceback" not in "\n".join(lines)
+
+
+def test_the_desk_reader_taps_a_blank_card_the_clerk_sees_in_shanghai_time(demo) -> None:
+    from tests.e2e_contactless.sse import SseReader
+
+    port, banner, _ = demo
+    clerk = re.search(r"clerk's card centre:\s+\S+#token=(\S+)", banner).group(1)
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {clerk}"}
+    stations = wait_for(lambda: [s["gate_id"] for s in httpx.get(f"{url}/api/v1/enroll/stations", headers=headers).json()
+                                 if s["online"]] or None, timeout=20, what="the demo's desk station online")
+    assert stations == ["desk"]
+    taps = SseReader(url, "/api/v1/enroll/stations/desk/stream", headers)
+    try:
+        assert taps.status == 200
+        tap = taps.next(timeout=40)
+    finally:
+        taps.close()
+    assert tap["data"]["uid"].startswith("0DD")
+    assert tap["data"]["standing"]["state"] == "unknown", tap  # a blank: the clerk may issue it
+    admin = re.search(r"admin API token:\s+(\S+)", banner).group(1)
+    calendar = httpx.get(f"{url}/api/v1/access/calendar", headers={"Authorization": f"Bearer {admin}"})
+    assert calendar.json()["timezone"] == "Asia/Shanghai", "the demo estate keeps Shanghai's day and hours"
