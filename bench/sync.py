@@ -38,7 +38,7 @@ from hub.cards import moves
 from hub.db import Store
 from hub.gates import acl
 from hub.gates.snapshots import snapshot_payloads
-from protocols.acl import checksum_of
+from protocols.acl import checksum_of, listed
 from protocols.messages import MAX_PAYLOAD, AclUpdate, parse
 from protocols.signing import sign
 from tests.rigs import stack
@@ -70,10 +70,23 @@ BIG = 100_000
 BIG_SITE = "bench"
 
 
+def listed_updates(items: list, rev: int = 1) -> list[AclUpdate]:
+    """The snapshot chunks a hub sends for ``items``: entries in the listed form (schedules
+    by id), each chunk carrying the schedules its own entries name."""
+    out, schedules = [], {}
+    for e in items:
+        item, schedule = listed(e)
+        out.append(item)
+        if schedule is not None:
+            schedules[item.schedule] = schedule
+    return [u.model_copy(update={"schedules": {e.schedule: schedules[e.schedule] for e in u.upserts if e.schedule}})
+            for u in fixtures.snapshot_updates(out, rev=rev)]
+
+
 def big_wire(path: Path, n: int = BIG) -> int:
     """``n`` estate-mix entries as the signed snapshot chunks a hub sends, one payload a line
     (built here, so the measured processes never hold the list). Returns the chunk count."""
-    updates = fixtures.snapshot_updates(fixtures.entries(n), rev=1)
+    updates = listed_updates(fixtures.entries(n), rev=1)
     with path.open("wb") as f:
         for u in updates:
             f.write(sign(u, fixtures.KEY, BIG_SITE, "acl").to_bytes() + b"\n")
@@ -143,7 +156,7 @@ def run(workdir: Path) -> Result:
     if results[-1] != Applied.APPLIED or gate.state.count != len(entries):
         raise AssertionError(f"apply gave {results[-1]} with {gate.state.count} entries")
     gate.close()
-    mix = fixtures.snapshot_updates(fixtures.entries())
+    mix = listed_updates(fixtures.entries())
     mix_max = max(len(u.to_bytes()) for u in mix)
 
     # -- a 100,000-card snapshot into a new gate, each side in a fresh process --------------

@@ -17,6 +17,14 @@ of memory, not the list.
 Each entry is serialised to its canonical JSON once: the agent makes the texts to check the
 chunk's signature over them (protocols.signing.verify's ``listed``) and hands them to
 ``apply``, which stores and hashes those texts; an entry already held is hashed as stored.
+
+Entries name their schedules by id (protocols.acl.schedule_id) and each message carries the
+schedules its entries name. A carried schedule that does not hash to its id refuses the whole
+message (FORGED); an entry naming an id neither carried nor held refuses it too (MISMATCH: a
+snapshot is asked for). Schedules live in their own table, staged with a snapshot and swapped
+in with it, ids no entry names dropped then. ``get`` puts the schedule back in the entry (a
+small cache of parsed schedules: they are content-addressed, so a cached one is never stale),
+so the decision rule sees whole entries; an entry stored whole before ids still decides.
 """
 
 from __future__ import annotations
@@ -32,7 +40,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from protocols.acl import EMPTY_CHECKSUM, AclEntry, canonical_texts, checksum_of_texts, checksum_update_texts
+from protocols.acl import (
+    EMPTY_CHECKSUM, AclEntry, Schedule, canonical_json, canonical_texts, checksum_of_texts, checksum_update_texts,
+    schedule_id,
+)
 from protocols.messages import AclUpdate, Direction
 
 log = logging.getLogger(__name__)
@@ -55,6 +66,7 @@ class Applied(StrEnum):
     MISMATCH = "mismatch"  # the result would not have the hub's checksum: ask for a snapshot (rev 0)
     WRONG_GATE = "wrong_gate"  # for another gate: ignored
     STALE = "stale"  # a snapshot at or below the rev held, not asked for: ignored
+    FORGED = "forged"  # a carried schedule does not hash to its id: refused whole, nothing changed
 
 
 def connect(path: Path, schema: str = "") -> sqlite3.Connection:
@@ -86,7 +98,16 @@ CREATE TABLE IF NOT EXISTS staged_chunks (staging INTEGER NOT NULL, chunk INTEGE
 CREATE TABLE IF NOT EXISTS staged_entries (
     staging INTEGER NOT NULL, uid TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (staging, uid)
 ) WITHOUT ROWID;
+-- schedules the entries name, by id (protocols.acl.schedule_id): body is the canonical JSON
+CREATE TABLE IF NOT EXISTS schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+-- ids a staged snapshot's entries name; body NULL: held in schedules when its chunk came
+CREATE TABLE IF NOT EXISTS staged_schedules (
+    staging INTEGER NOT NULL, id TEXT NOT NULL, body TEXT, PRIMARY KEY (staging, id)
+) WITHOUT ROWID;
 """
+
+#: what an entry naming a schedule the gate cannot find gets: no window, so it fails closed
+_CLOSED = Schedule()
 
 #: rows read per page when the whole list is walked (startup check, tests): bounded memory
 _PAGE = 1000
@@ -119,6 +140,19 @@ class _Staging:
     acc: int  # XOR of the SHA-256 of every staged entry (protocols.acl's checksum, kept as it grows)
 
 
+def _named(u: AclUpdate) -> set[str]:
+    """The schedule ids ``u``'s upserts name."""
+    return {e.schedule for e in u.upserts if isinstance(e.schedule, str)}
+
+
+def forged_schedule(u: AclUpdate) -> str | None:
+    """The id of a schedule ``u`` carries whose content does not hash to it, if any."""
+    for sid, schedule in u.schedules.items():
+        if schedule_id(schedule) != sid:
+            return sid
+    return None
+
+
 def _digest(texts: Sequence[bytes]) -> int:
     """protocols.acl's checksum of some entries as a number, to XOR into a running one."""
     return int(checksum_of_texts(texts), 16)
@@ -134,6 +168,7 @@ class AclStore:
         self._r = connect(self.path)
         self._wlock = threading.Lock()
         self._rlock = threading.Lock()
+        self._schedules: dict[str, Schedule] = {}  # parsed, by id; dropped at each swap
         self._state = self._read_state()
 
     def close(self) -> None:
@@ -144,9 +179,45 @@ class AclStore:
     # -- reading -------------------------------------------------------------------------
 
     def get(self, uid: str) -> AclEntry | None:
+        """The card's entry with its schedule in place (decide.py's whole entry)."""
         with self._rlock:
             row = self._r.execute("SELECT body FROM entries WHERE uid = ?", (uid,)).fetchone()
-        return AclEntry.model_validate_json(row[0]) if row else None
+        if row is None:
+            return None
+        entry = AclEntry.model_validate_json(row[0])
+        if not isinstance(entry.schedule, str) or entry.schedule in self._schedules:
+            return self._resolved(entry, None)
+        # not parsed yet: entry and schedule read again in one read transaction, so a swap in
+        # between (which drops the schedules the new list does not name) cannot split them
+        with self._rlock:
+            self._r.execute("BEGIN")
+            try:
+                row = self._r.execute("SELECT body FROM entries WHERE uid = ?", (uid,)).fetchone()
+                entry = AclEntry.model_validate_json(row[0]) if row else None
+                held = self._r.execute("SELECT body FROM schedules WHERE id = ?",
+                                       (entry.schedule,)).fetchone() if entry else None
+            finally:
+                self._r.execute("COMMIT")
+        return self._resolved(entry, held[0] if held else None) if entry else None
+
+    def _resolved(self, entry: AclEntry, held: str | None) -> AclEntry:
+        """``entry`` with the schedule it names: the parsed one kept, else ``held`` (its stored
+        text, or None: read it now)."""
+        sid = entry.schedule
+        if not isinstance(sid, str):
+            return entry  # none, or stored whole before ids
+        schedule = self._schedules.get(sid)
+        if schedule is None:
+            if held is None:
+                with self._rlock:
+                    row = self._r.execute("SELECT body FROM schedules WHERE id = ?", (sid,)).fetchone()
+                held = row[0] if row else None
+            if held is None:  # never stored without it (apply checks): a damaged file
+                log.error("card %s names schedule %s, which this gate does not hold: denied", entry.uid, sid)
+                schedule = _CLOSED
+            else:
+                schedule = self._schedules[sid] = Schedule.model_validate_json(held)
+        return entry.model_copy(update={"schedule": schedule})
 
     @property
     def rev(self) -> int:
@@ -164,7 +235,7 @@ class AclStore:
         """Every entry of one committed list, a page at a time (never the whole list in memory)."""
         for _checksum, bodies in self._walk():
             for body in bodies:
-                yield AclEntry.model_validate_json(body)
+                yield self._resolved(AclEntry.model_validate_json(body), None)
 
     def verify(self) -> bool:
         """True if the stored entries hash to the stored checksum (a full rehash: startup only).
@@ -216,6 +287,10 @@ class AclStore:
         """
         if update.gate_id != self.gate_id:
             return Applied.WRONG_GATE
+        forged = forged_schedule(update)
+        if forged is not None:
+            log.warning("acl %s to rev %s refused: schedule %s does not match its id", update.kind, update.rev, forged)
+            return Applied.FORGED
         with self._wlock:
             if update.kind == "delta":
                 return self._apply_delta(update, texts)
@@ -242,12 +317,19 @@ class AclStore:
         if u.base_rev != held.rev:
             log.info("acl delta %s->%s is not on top of rev %s: resync", u.base_rev, u.rev, held.rev)
             return Applied.GAP
+        unknown = self._unknown_schedules(u, _named(u))
+        if unknown:
+            log.warning("acl delta to rev %s names schedules this gate lacks (%s): snapshot needed",
+                        u.rev, ", ".join(sorted(unknown)[:3]))
+            return Applied.MISMATCH
         texts = _texts_of(u, texts)
         checksum = held.checksum
         count = held.count
         w = self._w
         w.execute("BEGIN IMMEDIATE")
         try:
+            w.executemany("INSERT OR IGNORE INTO schedules (id, body) VALUES (?, ?)",
+                          [(sid, canonical_json(u.schedules[sid]).decode()) for sid in _named(u) if sid in u.schedules])
             for uid in u.removes:
                 old = self._old_text(uid)
                 if old is not None:
@@ -272,6 +354,20 @@ class AclStore:
             raise
         self._state = AclState(u.rev, checksum, count)
         return Applied.APPLIED
+
+    def _unknown_schedules(self, u: AclUpdate, named: set[str], staging: int | None = None) -> set[str]:
+        """Ids of ``named`` that ``u`` does not carry and the gate does not hold (nor has
+        staged for ``staging``, the snapshot ``u`` belongs to)."""
+        unknown = set()
+        for sid in named - u.schedules.keys():
+            if self._w.execute("SELECT 1 FROM schedules WHERE id = ?", (sid,)).fetchone():
+                continue
+            if staging is not None and self._w.execute(
+                    "SELECT 1 FROM staged_schedules WHERE staging = ? AND id = ? AND body IS NOT NULL",
+                    (staging, sid)).fetchone():
+                continue
+            unknown.add(sid)
+        return unknown
 
     def _old_text(self, uid: str) -> bytes | None:
         """The entry held for ``uid`` as stored: its canonical JSON, what the checksum is made of
@@ -317,6 +413,13 @@ class AclStore:
         self._w.execute(f"PRAGMA synchronous={'FULL' if swap_possible else 'NORMAL'}")
 
     def _stage_in_tx(self, u: AclUpdate, held: AclState, texts: Sequence[bytes]) -> Applied:
+        named = _named(u)
+        row = self._w.execute("SELECT id FROM staging WHERE snapshot_id = ?", (u.snapshot_id,)).fetchone()
+        unknown = self._unknown_schedules(u, named, row[0] if row else None)
+        if unknown:  # before any write: the store is left as it was
+            log.warning("acl snapshot %s: chunk %s names schedules this gate lacks (%s): snapshot needed",
+                        u.snapshot_id, u.chunk, ", ".join(sorted(unknown)[:3]))
+            return Applied.MISMATCH
         with self._tx() as w:
             self._drop_abandoned(held.rev)
             st = self._staging(u)
@@ -327,6 +430,12 @@ class AclStore:
             if w.execute("INSERT OR IGNORE INTO staged_chunks (staging, chunk) VALUES (?, ?)",
                          (st.id, u.chunk)).rowcount == 0:
                 return Applied.STAGED  # sent again: already staged
+            w.executemany(
+                "INSERT INTO staged_schedules (staging, id, body) VALUES (?, ?, ?) ON CONFLICT (staging, id)"
+                " DO UPDATE SET body = COALESCE(staged_schedules.body, excluded.body)",
+                [(st.id, sid, canonical_json(u.schedules[sid]).decode() if sid in u.schedules else None)
+                 for sid in named],
+            )
             added = w.executemany(
                 "INSERT OR IGNORE INTO staged_entries (staging, uid, body) VALUES (?, ?, ?)",
                 [(st.id, e.uid, t.decode()) for e, t in zip(u.upserts, texts)],
@@ -346,6 +455,10 @@ class AclStore:
                             u.snapshot_id, u.rev)
                 return Applied.MISMATCH
             count = self._swap_in(st.id, u.rev, u.checksum)
+            if count is None:
+                log.warning("acl snapshot %s names schedules this gate no longer holds: discarded", u.snapshot_id)
+                return Applied.MISMATCH
+        self._schedules = {}  # only what the new list names is parsed again
         self._state = AclState(u.rev, u.checksum, count)
         log.info("acl snapshot %s applied: rev %s, %s cards", u.snapshot_id, u.rev, count)
         return Applied.APPLIED
@@ -388,14 +501,29 @@ class AclStore:
         if w.execute("SELECT 1 FROM staging LIMIT 1").fetchone() is None:
             w.execute("DELETE FROM staged_entries")  # nothing else staged: SQLite empties the table whole
             w.execute("DELETE FROM staged_chunks")
+            w.execute("DELETE FROM staged_schedules")
         else:
             w.execute("DELETE FROM staged_entries WHERE staging = ?", (staging,))
             w.execute("DELETE FROM staged_chunks WHERE staging = ?", (staging,))
+            w.execute("DELETE FROM staged_schedules WHERE staging = ?", (staging,))
 
-    def _swap_in(self, staging: int, rev: int, checksum: str) -> int:
+    def _swap_in(self, staging: int, rev: int, checksum: str) -> int | None:
         """The staged list becomes the list, inside the caller's transaction: SQLite copies the
-        rows from table to table, so no entry passes through Python. Returns the count."""
+        rows from table to table, so no entry passes through Python. Returns the count; None
+        (staging dropped, nothing else changed) if a schedule it names, held when its chunk
+        came, is held no more (a swap of another snapshot in between dropped it).
+
+        The schedules become exactly those the new list names: the staged ones added, held
+        ones it still names kept, the rest dropped."""
         w = self._w
+        if w.execute("SELECT 1 FROM staged_schedules WHERE staging = ? AND body IS NULL"
+                     " AND id NOT IN (SELECT id FROM schedules) LIMIT 1", (staging,)).fetchone():
+            self._drop_staging(staging)
+            return None
+        w.execute("INSERT OR IGNORE INTO schedules (id, body) SELECT id, body FROM staged_schedules"
+                  " WHERE staging = ? AND body IS NOT NULL", (staging,))
+        w.execute("DELETE FROM schedules WHERE id NOT IN (SELECT id FROM staged_schedules WHERE staging = ?)",
+                  (staging,))
         w.execute("DELETE FROM entries")
         count = w.execute("INSERT INTO entries (uid, body) SELECT uid, body FROM staged_entries WHERE staging = ?",
                           (staging,)).rowcount

@@ -16,7 +16,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       model_validator)
 
-from protocols.acl import AclEntry, Uid
+from protocols.acl import AclEntry, Schedule, ScheduleId, Uid
 from protocols.cardformats import UidForm
 from protocols.cards import Decision, Reason
 from protocols.topics import check_name
@@ -40,6 +40,7 @@ SQLITE_MAX_INT = 2**63 - 1
 MAX_REV = 2**53 - 1
 MAX_OUTBOX = 10**9
 MAX_CHUNKS = 1_000_000
+MAX_SCHEDULES = 1000  # distinct schedules one AclUpdate may carry (an estate has dozens)
 MAX_TEXT = 1000  # free text a gate reports (an error, a problem, a detail value)
 #: the epoch (where a Pi without a clock battery starts) to the end of the century; converting
 #: any time in range to UTC cannot overflow, and no gate can date an event to the year 9999
@@ -207,6 +208,10 @@ class AclUpdate(_Msg):
     A delta applies only on top of exactly ``base_rev``; anything else is a gap and the
     gate asks again. Snapshot chunks share ``snapshot_id`` and are applied together, only
     when all ``chunks`` have arrived and the result has ``checksum``.
+
+    ``schedules`` carries, by id (protocols.acl.schedule_id), every schedule the message's
+    entries name: each snapshot chunk those of its own entries, a delta those of its upserts. A gate refuses a message whose schedule does not
+    hash to its id, or whose entry names an id it has neither been sent nor holds.
     """
 
     gate_id: Name
@@ -219,6 +224,7 @@ class AclUpdate(_Msg):
     snapshot_id: Annotated[str, Field(max_length=64)] | None = None
     chunk: int = Field(default=0, ge=0, le=MAX_CHUNKS)
     chunks: int = Field(default=1, ge=1, le=MAX_CHUNKS)
+    schedules: dict[ScheduleId, Schedule] = Field(default_factory=dict, max_length=MAX_SCHEDULES)
     sig: Sig = ""
 
     @model_validator(mode="after")
@@ -237,6 +243,13 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse(model: type[M], payload: bytes | str) -> M:
     """Bytes off the wire to a model, or BadMessage naming the first bad field."""
+    return parse_received(model, payload)[0]
+
+
+def parse_received(model: type[M], payload: bytes | str) -> tuple[M, object]:
+    """``parse``, with the JSON value the model was validated from: a signature can then be
+    checked over exactly that (protocols.signing.verify, ``received``). It is the caller's
+    to read, never to change."""
     from_utf8 = isinstance(payload, bytes)
     if isinstance(payload, bytes):
         if len(payload) > MAX_PAYLOAD:
@@ -254,11 +267,12 @@ def parse(model: type[M], payload: bytes | str) -> M:
     except RecursionError:
         raise BadMessage("payload is nested too deeply") from None
     try:
-        return model.model_validate(data, context={_UNICODE_CHECKED: _cannot_hold_surrogates(payload, from_utf8)})
+        msg = model.model_validate(data, context={_UNICODE_CHECKED: _cannot_hold_surrogates(payload, from_utf8)})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(message)"
         raise BadMessage(f"{model.__name__}: {where}: {first['msg']}") from None
+    return msg, data
 
 
 def utcnow() -> datetime:

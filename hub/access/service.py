@@ -451,8 +451,12 @@ def drop_passed_holidays(db: sqlite_utils.Database, today: date | None = None) -
         "SELECT day FROM access_holidays WHERE day >= ? AND day < ? ORDER BY day", [last, cutoff])]
     uids: set[str] = set()
     for day in passed:
+        mention = f'%"holidays":[%"{day}"%'
+        # entries name their schedule by id (hub.gates.acl); one stored before ids holds it whole
+        patterns = [mention] + [f'%"schedule":"{r["id"]}"%' for r in db.query(
+            "SELECT id FROM acl_schedules WHERE body LIKE ?", [mention])]
         uids.update(r["uid"] for r in db.query(
-            "SELECT DISTINCT uid FROM acl_state WHERE entry LIKE ?", [f'%"holidays":[%"{day}"%']))
+            "SELECT DISTINCT uid FROM acl_state WHERE " + " OR ".join(["entry LIKE ?"] * len(patterns)), patterns))
     db.execute("INSERT OR REPLACE INTO access_meta (key, value) VALUES ('holiday_cutoff', ?)", [cutoff])
     if uids:
         acl.schedule_reproject(db, uids)

@@ -44,6 +44,12 @@ A new gate's list (``ensure_gate``) is built the same way when it has many cards
 ``build`` sweep, not sent to the gate until done), from entry texts made per shape of
 card (hub.gates.entry_texts) and inserted a slice per statement.
 
+Stored texts are the LISTED form (protocols.acl.listed): an entry names its schedule by id,
+and ``acl_schedules`` keeps each schedule once by id for every gate (content-addressed:
+insert-or-ignore, in the transaction of the texts that name it: ``_store_schedules``). Every
+message to a gate carries the schedules its entries name (``snapshot_parts``, ``coalesce``).
+A hub file from before ids is re-projected once, in steps, at its upgrade (``migrate``).
+
 Answering a SyncRequest (``decide_sync``; ``answer_sync`` with the snapshot as models):
 - rev 0, a rev above the hub's, a rev the hub has no log row for, or a checksum that differs
   from the log's checksum at that rev: a snapshot of the whole list at the hub's head, in
@@ -74,9 +80,9 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from hub.access.plan import AccessPlan, load_plan
-from hub.gates.entry_texts import EntryTexts
+from hub.gates.entry_texts import EntryTexts, listed_text, named_ids, remember, schedule_of
 from protocols.acl import (
-    EMPTY_CHECKSUM, AclEntry, canonical_json, checksum_of_texts, checksum_update_texts, text_digest,
+    EMPTY_CHECKSUM, AclEntry, Schedule, canonical_json, checksum_of_texts, checksum_update_texts, text_digest,
 )
 from protocols.cardformats import UidForm, derived_uids
 from protocols.cards import CardStatus, CardType
@@ -163,7 +169,14 @@ CREATE TABLE IF NOT EXISTS acl_sweeps (
     after_uid TEXT NOT NULL,   -- cards up to this uid are done ('' = none yet)
     build INTEGER NOT NULL DEFAULT 0  -- 1: a new gate's first list (ensure_gate), not sent until done
 );
+-- every schedule a stored entry names, by protocols.acl.schedule_id; body: its canonical JSON
+CREATE TABLE IF NOT EXISTS acl_schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+-- the form of the stored entry texts: 2 = schedules named by id (absent: an older hub file)
+CREATE TABLE IF NOT EXISTS acl_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 """
+
+#: acl_format.version of this code: entries name their schedules by id
+LISTED_FORMAT = 2
 
 def migrate(db: sqlite_utils.Database) -> None:
     """Columns an older hub.db lacks (the gate keys themselves are sealed by hub.gates.keys)."""
@@ -171,6 +184,19 @@ def migrate(db: sqlite_utils.Database) -> None:
     for name, kind in (("keys_sealed", "TEXT"), ("key_gen", "INTEGER NOT NULL DEFAULT 0")):
         if name not in have:
             db.execute(f"ALTER TABLE gates ADD COLUMN {name} {kind}")
+    _upgrade_texts(db)
+
+
+def _upgrade_texts(db: sqlite_utils.Database) -> None:
+    """A hub file whose stored entries carry schedules whole gets every gate's list
+    re-projected once (in steps, after commit: ``schedule_reproject``), so its texts become
+    the listed form; gates then converge through the ordinary deltas and snapshots."""
+    if db.execute("SELECT 1 FROM acl_format WHERE version >= ?", [LISTED_FORMAT]).fetchone():
+        return
+    if db.execute("SELECT 1 FROM acl_state LIMIT 1").fetchone():
+        log.info("stored gate lists name schedules whole: re-projecting them to name schedules by id")
+        schedule_reproject(db, None)
+    db.execute("INSERT OR REPLACE INTO acl_format (id, version) VALUES (1, ?)", [LISTED_FORMAT])
 
 
 _wakers: set[threading.Event] = set()
@@ -245,7 +271,35 @@ def _gate_ids(db: sqlite_utils.Database) -> list[str]:
 
 
 def _entry_text(entry: AclEntry | None) -> str | None:
-    return None if entry is None else canonical_json(entry).decode()
+    return None if entry is None else listed_text(entry)
+
+
+def _store_schedules(db: sqlite_utils.Database, texts: Iterable[str]) -> None:
+    """Keep every schedule ``texts`` name in ``acl_schedules``, inside the transaction that
+    stores the texts (so no stored entry names a schedule the hub cannot send)."""
+    for sid in named_ids(texts):
+        schedule = schedule_of(sid)
+        if schedule is None:  # not listed by this process: held already if it was read from the table
+            if db.execute("SELECT 1 FROM acl_schedules WHERE id = ?", [sid]).fetchone():
+                continue
+            raise LookupError(f"an entry names schedule {sid}, which this hub never listed")
+        db.execute("INSERT OR IGNORE INTO acl_schedules (id, body) VALUES (?, ?)",
+                   [sid, canonical_json(schedule).decode()])
+
+
+def schedules_named(db: sqlite_utils.Database, texts: Iterable[str]) -> dict[str, Schedule]:
+    """The schedules ``texts`` name, by id (remembered, else read from ``acl_schedules``)."""
+    out: dict[str, Schedule] = {}
+    for sid in named_ids(texts):
+        schedule = schedule_of(sid)
+        if schedule is None:
+            row = db.execute("SELECT body FROM acl_schedules WHERE id = ?", [sid]).fetchone()
+            if row is None:
+                raise LookupError(f"an entry names schedule {sid}, which this hub does not hold")
+            schedule = Schedule.model_validate_json(row[0])
+            remember(sid, schedule)
+        out[sid] = schedule
+    return out
 
 
 def head(db: sqlite_utils.Database, gate_id: str) -> tuple[int, str]:
@@ -281,6 +335,7 @@ def _set_text(db: sqlite_utils.Database, gate_id: str, uid: str, new_text: str |
     if new_text is None:
         db.execute("DELETE FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, uid])
     else:
+        _store_schedules(db, [new_text])
         db.execute(
             "INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?) "
             "ON CONFLICT (gate_id, uid) DO UPDATE SET entry = excluded.entry",
@@ -464,6 +519,7 @@ def _write_changes(db: sqlite_utils.Database, gate_id: str, changes: list[tuple[
         else:
             removes.append((gate_id, uid))
         logs.append((gate_id, rev, uid, new, f"{acc:064x}"))
+    _store_schedules(db, (text for _, _, text in upserts))
     db.conn.executemany("INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?) "
                         "ON CONFLICT (gate_id, uid) DO UPDATE SET entry = excluded.entry", upserts)
     db.conn.executemany("DELETE FROM acl_state WHERE gate_id = ? AND uid = ?", removes)
@@ -629,6 +685,7 @@ def _build_slice(db: sqlite_utils.Database, gate_id: str, rows: list[Any], deadl
         if deadline is not None and time.perf_counter() >= deadline:
             break
     if out:
+        _store_schedules(db, (text for _, _, text in out))
         db.conn.executemany("INSERT INTO acl_state (gate_id, uid, entry) VALUES (?, ?, ?)", out)
         rev, checksum = head(db, gate_id)
         acc = int(checksum, 16) ^ int(checksum_of_texts(text.encode() for _, _, text in out), 16)
@@ -678,15 +735,16 @@ def snapshot_parts(db: sqlite_utils.Database, gate_id: str,
                    chunk_size: int = CHUNK) -> list[tuple[AclUpdate, list[str]]]:
     """The gate's whole list at its head as snapshot chunks: each chunk's message without
     its entries, and the entries' stored canonical texts, as they are (never parsed), for
-    protocols.signing.signed_with_texts. Call inside one read (``store.read()``): the head
-    and the rows are then one consistent state. (Not while the list is ``building``.)"""
+    protocols.signing.signed_with_texts. Each chunk carries the schedules its own entries
+    name, so a gate can check every chunk alone. Call inside one read (``store.read()``):
+    the head and the rows are then one consistent state. (Not while the list is ``building``.)"""
     rev, checksum = head(db, gate_id)
     texts = [r[0] for r in db.execute("SELECT entry FROM acl_state WHERE gate_id = ? ORDER BY uid", [gate_id])]
     groups = _split(texts, chunk_size) or [[]]
     sid = uuid.uuid4().hex
     return [
         (AclUpdate(gate_id=gate_id, kind="snapshot", rev=rev, checksum=checksum, snapshot_id=sid, chunk=i,
-                   chunks=len(groups)), group)
+                   chunks=len(groups), schedules=schedules_named(db, group)), group)
         for i, group in enumerate(groups)
     ]
 
@@ -707,19 +765,28 @@ class LogRow:
 
 
 def coalesce(gate_id: str, rows: Iterable[LogRow]) -> AclUpdate:
-    """One delta from the rev before the first row to the last row: latest state per uid.
+    """One delta from the rev before the first row to the last row: latest state per uid,
+    carrying the schedules its upserts name.
 
-    ``rows`` are one gate's consecutive log rows in rev order.
+    ``rows`` are one gate's consecutive log rows in rev order, whose schedules are remembered
+    (``log_after`` and ``decide_sync`` read them with the rows; LookupError otherwise).
     """
     rows = list(rows)
     latest: dict[str, str | None] = {}
     for r in rows:
         latest[r.uid] = r.entry
-    upserts = tuple(AclEntry.model_validate_json(e) for e in latest.values() if e is not None)
+    texts = [e for e in latest.values() if e is not None]
+    upserts = tuple(AclEntry.model_validate_json(e) for e in texts)
     removes = tuple(u for u, e in latest.items() if e is None)
+    schedules: dict[str, Schedule] = {}
+    for sid in named_ids(texts):
+        schedule = schedule_of(sid)
+        if schedule is None:
+            raise LookupError(f"a delta names schedule {sid}, not read with its rows")
+        schedules[sid] = schedule
     return AclUpdate(
         gate_id=gate_id, kind="delta", rev=rows[-1].rev, checksum=rows[-1].checksum,
-        base_rev=rows[0].rev - 1, upserts=upserts, removes=removes,
+        base_rev=rows[0].rev - 1, upserts=upserts, removes=removes, schedules=schedules,
     )
 
 
@@ -790,6 +857,7 @@ def decide_sync(db: sqlite_utils.Database, gate_id: str, rev: int, checksum: str
     rows = [LogRow(gate_id, r["rev"], r["uid"], r["entry"], r["checksum"]) for r in db.query(
         "SELECT rev, uid, entry, checksum FROM acl_log WHERE gate_id = ? AND rev > ? ORDER BY rev", [gate_id, rev]
     )]
+    schedules_named(db, (r.entry for r in rows if r.entry))  # remembered for coalesce
     return [coalesce(gate_id, rows)]
 
 
@@ -819,6 +887,7 @@ def log_after(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[str, 
         last = r["id"]
         if not r["bulk"]:
             per_gate.setdefault(r["gate_id"], []).append(LogRow(r["gate_id"], r["rev"], r["uid"], r["entry"], r["checksum"]))
+    schedules_named(db, (r.entry for rows in per_gate.values() for r in rows if r.entry))  # for coalesce, after this read
     return last, per_gate
 
 

@@ -9,16 +9,20 @@ entry at a gate but for the last three keys in canonical (sorted) order, ``uid``
 before ``"uid":`` and checked to come back whole from the parts; every other card of that
 shape is that prefix plus its own three values. A date is converted through the model once
 per distinct value. A card whose UID is not already canonical goes through the models.
+
+Texts are the LISTED form (protocols.acl.listed): an entry names its schedule by id. Every
+schedule a text here names is remembered (``schedule_of``: content-addressed, so never
+stale), and whoever stores texts stores the schedules they name (``named_ids``) with them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from hub.access.plan import AccessPlan
-from protocols.acl import AclEntry, canonical_json
+from protocols.acl import AclEntry, Schedule, canonical_json, listed
 from protocols.cards import CardStatus
 
 #: a UID exactly as protocols.uid.normalise_uid returns it (upper-case hex, whole bytes, 1-16)
@@ -27,6 +31,44 @@ _CANONICAL_UID = re.compile(r"(?:[0-9A-F]{2}){1,16}")
 _IN_STOCK = CardStatus.IN_STOCK.value
 
 Project = Callable[[dict[str, Any], list[str], AccessPlan], dict[str, AclEntry]]
+
+
+#: every schedule a listed text made in this process names, by id: content-addressed, so
+#: never stale; never dropped either, since the shapes' templates (_TEMPLATES, kept between
+#: steps and stores) name schedules without listing them again. An estate has dozens (each
+#: holiday edit adds a few)
+_SCHEDULES: dict[str, Schedule] = {}
+#: how a listed text names its schedule (canonical JSON: no spaces; ids are lower hex)
+_SCHEDULE_REF = re.compile(r'"schedule":"([0-9a-f]{32})"')
+
+
+def listed_text(entry: AclEntry) -> str:
+    """The entry's canonical JSON in the listed form, its schedule remembered by id."""
+    entry, schedule = listed(entry)
+    if schedule is not None:
+        _SCHEDULES.setdefault(entry.schedule, schedule)  # type: ignore[arg-type]
+    return canonical_json(entry).decode()
+
+
+def named_ids(texts: Iterable[str]) -> set[str]:
+    """The schedule ids these listed texts name (an entry stored whole names none)."""
+    ids: set[str] = set()
+    for text in texts:
+        found = _SCHEDULE_REF.search(text)
+        if found:
+            ids.add(found.group(1))
+    return ids
+
+
+def schedule_of(sid: str) -> Schedule | None:
+    """A schedule this process has listed or loaded, by id."""
+    return _SCHEDULES.get(sid)
+
+
+def remember(sid: str, schedule: Schedule) -> None:
+    """Keep a schedule read back from the hub's own table (hub.gates.acl), which only ever
+    holds what ``listed_text`` remembered."""
+    _SCHEDULES.setdefault(sid, schedule)
 
 
 class TemplateMismatch(AssertionError):
@@ -62,7 +104,7 @@ class EntryTexts:
         return {gate_id: prefix + tail for gate_id, prefix in prefixes.items()}
 
     def _by_models(self, card: dict[str, Any]) -> dict[str, str]:
-        return {g: canonical_json(e).decode() for g, e in self._project(card, self.gates, self.plan).items()}
+        return {g: listed_text(e) for g, e in self._project(card, self.gates, self.plan).items()}
 
     def _learn(self, shape: tuple[str, str, tuple[str, ...]], card: dict[str, Any]) -> dict[str, str]:
         texts = self._by_models(card)

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from gate_agent.agent import GateAgent
 from gate_agent.config import AgentConfig
-from protocols.acl import EMPTY_CHECKSUM, AclEntry, checksum_of
+from protocols.acl import EMPTY_CHECKSUM, AclEntry, Schedule, checksum_of, listed
 from protocols.cards import CardStatus, CardType
 from protocols.commands import new_key
 from protocols.messages import AclUpdate
@@ -62,14 +62,15 @@ def config_json(cfg: AgentConfig) -> str:
 
 
 class AclHub:
-    """Makes ACL messages the way the hub would: revisions and checksums kept right, signed
-    with the gate's key for its site (``key``/``site`` None: unsigned)."""
+    """Makes ACL messages the way the hub would: revisions and checksums kept right, entries
+    in the listed form (schedules by id, each message carrying those its entries name),
+    signed with the gate's key for its site (``key``/``site`` None: unsigned)."""
 
     def __init__(self, gate_id: str = GATE, key: str | None = KEY, site: str = SITE) -> None:
         self.gate_id = gate_id
         self.key = key
         self.site = site
-        self.entries: dict[str, AclEntry] = {}
+        self.entries: dict[str, AclEntry] = {}  # as given (schedules whole); sent listed
         self.rev = 0
 
     def sign(self, update: AclUpdate) -> AclUpdate:
@@ -77,7 +78,18 @@ class AclHub:
 
     @property
     def checksum(self) -> str:
-        return checksum_of(self.entries.values()) if self.entries else EMPTY_CHECKSUM
+        return checksum_of(listed(e)[0] for e in self.entries.values()) if self.entries else EMPTY_CHECKSUM
+
+    @staticmethod
+    def listed(entries) -> tuple[tuple[AclEntry, ...], dict[str, Schedule]]:
+        """The entries as the hub sends them, and the schedules they name by id."""
+        out, schedules = [], {}
+        for e in entries:
+            item, schedule = listed(e)
+            out.append(item)
+            if schedule is not None:
+                schedules[item.schedule] = schedule
+        return tuple(out), schedules
 
     def delta(self, upserts: tuple[AclEntry, ...] = (), removes: tuple[str, ...] = ()) -> AclUpdate:
         base = self.rev
@@ -86,8 +98,9 @@ class AclHub:
         for e in upserts:
             self.entries[e.uid] = e
         self.rev += 1
+        items, schedules = self.listed(upserts)
         return self.sign(AclUpdate(gate_id=self.gate_id, kind="delta", rev=self.rev, base_rev=base,
-                                   checksum=self.checksum, upserts=upserts, removes=removes))
+                                   checksum=self.checksum, upserts=items, removes=removes, schedules=schedules))
 
     def snapshot(self, chunk_size: int = 500) -> list[AclUpdate]:
         items = list(self.entries.values())
@@ -95,8 +108,8 @@ class AclHub:
         sid, checksum = uuid.uuid4().hex, self.checksum
         return [
             self.sign(AclUpdate(gate_id=self.gate_id, kind="snapshot", rev=self.rev, checksum=checksum,
-                                snapshot_id=sid, chunk=i, chunks=len(chunks), upserts=tuple(c)))
-            for i, c in enumerate(chunks)
+                                snapshot_id=sid, chunk=i, chunks=len(chunks), upserts=items, schedules=schedules))
+            for i, (items, schedules) in enumerate(self.listed(c) for c in chunks)
         ]
 
 

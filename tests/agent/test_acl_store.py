@@ -7,11 +7,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from gate_agent.acl_store import AclState, AclStore, Applied, LocalState
-from protocols.acl import EMPTY_CHECKSUM, checksum_of
+from protocols.acl import EMPTY_CHECKSUM, Schedule, TimeWindow, checksum_of
 from protocols.cards import CardStatus
 from protocols.messages import AclUpdate, Direction
 from tests.agent.conftest import GATE, AclHub, entry, utc
@@ -271,7 +271,9 @@ def test_sigkill_mid_staging_keeps_the_old_list_and_the_chunks_staged_before(tmp
     old_state = store.state
     store.close()
 
-    hub.entries = {f"{i:010X}": entry(f"{i:010X}") for i in range(20_000)}
+    # schedules named by id, staged with the entries (each of these chunks names both)
+    hours = [Schedule(windows=(TimeWindow(start=time(h), end=time(h + 8)),)) for h in (6, 14)]
+    hub.entries = {f"{i:010X}": entry(f"{i:010X}", schedule=hours[i % 2] if i % 3 else None) for i in range(20_000)}
     hub.rev = 9
     chunks = hub.snapshot(chunk_size=2000)
     chunks_file = tmp_path / "chunks.jsonl"
@@ -296,12 +298,16 @@ def test_sigkill_mid_staging_keeps_the_old_list_and_the_chunks_staged_before(tmp
     # the four chunks before the kill are kept; the fifth left no trace
     assert _raw(tmp_path, "SELECT received, chunks FROM staging") == [(4, 10)]
     assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(8000,)]
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_schedules") == [(2,)]
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM schedules") == [(0,)], "the old list names none"
     # the same snapshot sent again (as the broker redelivers it) completes from there
     results = [again.apply(c) for c in chunks]
     assert results == [Applied.STAGED] * 9 + [Applied.APPLIED]
-    assert (again.rev, again.state.count) == (9, 20_000) and again.checksum == checksum_of(hub.entries.values())
+    assert (again.rev, again.state.count) == (9, 20_000) and again.checksum == hub.checksum
     assert again.verify()
     assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_entries") == [(0,)]  # nothing left behind on disk
+    assert _raw(tmp_path, "SELECT COUNT(*) FROM staged_schedules") == [(0,)]
+    assert [again.get(f"{i:010X}").schedule for i in (1, 2, 3)] == [hours[1], hours[0], None]
 
 
 def test_staging_a_chunk_never_reads_the_staged_entries_back(tmp_path):

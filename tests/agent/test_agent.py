@@ -284,3 +284,36 @@ def test_a_door_is_degraded_until_its_reader_says_it_is_ready(tmp_path, agent_fa
     assert door.state == "degraded" and any("not ready yet" in p for p in door.problems), door
     ready = agent_factory(agent_config(tmp_path / "sim"))  # a reader that reports at once
     wait_for(lambda: ready.status().doors[DOOR].state == "ok", what="the sim door ok once its readers report")
+
+
+def test_a_schedule_not_matching_its_id_is_refused_and_one_never_sent_asks_for_the_list(
+        tmp_path, broker, agent_factory, peer_factory):
+    """Over the broker: a message signed with the gate's key but whose schedule is not what
+    its id says changes nothing; an entry naming a schedule the gate was never sent makes it
+    ask for its whole list."""
+    from datetime import time
+
+    from protocols.acl import Schedule, TimeWindow, schedule_id
+
+    day = Schedule(windows=(TimeWindow(start=time(8), end=time(18)),))
+    night = Schedule(windows=(TimeWindow(start=time(22), end=time(6)),))
+    peer = peer_factory(broker, topic("sync"))
+    agent = agent_factory(agent_config(tmp_path / "gate", broker))
+    peer.next(topic("sync"))
+    hub = AclHub()
+    peer.publish(topic("acl"), hub.delta(upserts=(entry("01", schedule=day),)).to_bytes())
+    wait_for(lambda: agent.acl.rev == 1, what="the first delta applied")
+    held = agent.acl.state
+
+    forged = hub.delta(upserts=(entry("02", schedule=day),))
+    forged = hub.sign(forged.model_copy(update={"schedules": {schedule_id(day): night}}))  # signed, yet forged
+    peer.publish(topic("acl"), forged.to_bytes())
+    wait_for(lambda: agent.counters["acl_forged"] == 1, what="the forged schedule counted")
+    assert agent.acl.state == held and agent.acl.get("02") is None
+
+    hub.rev, hub.entries = 1, {"01": hub.entries["01"]}
+    unknown = hub.delta(upserts=(entry("03", schedule=night),))
+    peer.publish(topic("acl"), hub.sign(unknown.model_copy(update={"schedules": {}})).to_bytes())
+    req = parse(SyncRequest, peer.next(topic("sync"), timeout=5).payload)
+    assert req.rev == 0, "a schedule it cannot have makes the gate ask for its whole list"
+    assert agent.acl.state == held and agent.acl.get("03") is None

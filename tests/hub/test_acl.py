@@ -279,12 +279,11 @@ def test_every_message_fits_what_a_gate_accepts_however_big_the_entries(tmp_path
 
 def test_entry_texts_are_exactly_the_models_texts_for_every_kind_of_card(tmp_path):
     """hub.gates.entry_texts builds most texts from one template per shape: each one must be
-    byte for byte what project and canonical_json give (the checksum and signatures hang on it)."""
+    byte for byte what project and listed_text give (the checksum and signatures hang on it)."""
     from hub.access import service as access
     from hub.access.models import LevelBody, ScheduleBody
     from hub.access.plan import load_plan
-    from hub.gates.entry_texts import EntryTexts
-    from protocols.acl import canonical_json
+    from hub.gates.entry_texts import EntryTexts, listed_text
 
     store = Store.open(tmp_path / "hub.db")
     now = datetime.now(timezone.utc).isoformat()
@@ -317,7 +316,7 @@ def test_entry_texts_are_exactly_the_models_texts_for_every_kind_of_card(tmp_pat
         rows = list(db.query("SELECT * FROM cards ORDER BY uid"))
         shapes = set()
         for row in rows:
-            want = {g: canonical_json(e).decode() for g, e in acl.project(db, row, gates, plan).items()}
+            want = {g: listed_text(e) for g, e in acl.project(db, row, gates, plan).items()}
             assert texts.of(row) == want, row
             shapes.add(tuple(sorted(want)))
     assert len(shapes) >= 4, "the cards reach different sets of gates"

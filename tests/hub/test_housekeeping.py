@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timedelta, timezone
 
 from hub import housekeeping
@@ -73,8 +75,11 @@ def test_holidays_that_have_passed_leave_the_gates_entries(tmp_path, monkeypatch
         "permit_until": (today + days(30)).isoformat(), "deposit": {"amount_cents": 20000, "receipt_no": "R-7"}})
 
     def entry() -> str:
+        """The gate's entry with the schedule it names (by id) written in whole."""
         with store.read() as db:
-            return db.execute("SELECT entry FROM acl_state WHERE gate_id = 'north' AND uid = '0E0E0E01'").fetchone()[0]
+            text = db.execute("SELECT entry FROM acl_state WHERE gate_id = 'north' AND uid = '0E0E0E01'").fetchone()[0]
+            sid = json.loads(text)["schedule"]
+            return text.replace(f'"{sid}"', db.execute("SELECT body FROM acl_schedules WHERE id = ?", [sid]).fetchone()[0])
 
     assert past.isoformat() in entry() and coming.isoformat() in entry()
     monkeypatch.setattr(plan, "HOLIDAY_KEEP", days(2))  # a week later
