@@ -16,8 +16,12 @@ Receiving: paho's network thread only queues what arrives; one worker thread
 stops paho reading the wire (or answering the broker's keepalive). Handlers registered with ``batch=store``
 (events: many a second from many gates) are run in groups: the worker takes what is
 queued (at most MAX_BATCH, and no more once the transaction has been open BATCH_S) into
-ONE transaction of that store, each message in its own savepoint, so one commit (one
-fsync) stores them all. Any other handler runs alone, in its turn, as it always did.
+ONE transaction of that store, so one commit (one fsync) stores them all. Any other handler
+runs alone, in its turn, as it always did. A batch is first run plainly, one handler call
+after another; only if a handler raises is the whole transaction rolled back and the batch
+run again with each message in its own savepoint (below). A savepoint is two statements
+more per message, a tenth of storing an event, and every statement lets paho's thread take
+the interpreter in the middle of the batch; a poison is rare.
 
 A message is acknowledged to the broker only once the transaction holding it has
 committed, and acknowledgements go out in the order the messages came (MQTT 3.1.1, 4.6),
@@ -29,15 +33,19 @@ says which):
   nothing in it is acknowledged; it is retried every RETRY_S, in order, with everything
   received after it waiting behind it (it would fail the same way), and on a reconnect the
   broker sends it again itself. Never given up.
-- anything else (a poison message: a value or a bug its content reaches): its savepoint is
-  rolled back and it is tried again at once, POISON_TRIES times in all; then kept as a dead
-  letter (hub.deadletters, in the same transaction as the good messages around it) and
-  acknowledged, and intake goes on. If keeping it fails, it is held like a storage failure.
+- anything else (a poison message: a value or a bug its content reaches): the batch is run
+  again with savepoints; the poison's savepoint is rolled back and it is tried again at
+  once, POISON_TRIES times in all; then kept as a dead letter (hub.deadletters, in the same
+  transaction as the good messages around it) and acknowledged, and intake goes on. If
+  keeping it fails, it is held like a storage failure.
 Poison is handled in place, not set aside: paho 2.x sends a PUBACK the moment ``ack`` is
 called, in whatever order, but MQTT 3.1.1 (4.6) wants them in the order the messages came,
 and every unacknowledged message holds one of the broker's in-flight slots for this client
 (mosquitto's max_inflight_messages, 20 by default), which set-aside poison would fill. In
-place, a poison costs the messages behind it POISON_TRIES handler calls (milliseconds).
+place, a poison costs the messages behind it POISON_TRIES handler calls (milliseconds), and
+the messages before it in its batch a second call each (their first was rolled back; what
+a handler does outside the store, such as Drops counting a malformed message, it does
+twice then).
 
 Side effects of a batched handler (waking live pages, counters, logs) go through
 ``Store.after_commit``, so they happen once, and only for what was kept. Counters of this
@@ -53,6 +61,7 @@ import time
 from collections import deque
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, TypeVar
 
 import paho.mqtt.client as paho
@@ -61,7 +70,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hub.config import MqttSection
 from hub.deadletters.store import storage_failed
 from hub.errors import DomainError
-from protocols.messages import BadMessage, parse, utcnow
+from protocols.messages import BadMessage, parse_received, utcnow
 from protocols.mqtt_settings import login
 from protocols.signing import BadSignature, verify
 from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
@@ -117,6 +126,15 @@ class _Received:
 
 class _Held(Exception):
     """A message of a batch cannot be stored now: the batch is rolled back and retried."""
+
+
+class _Careful(Exception):
+    """A handler raised in a batch run without savepoints: rolled back, run again with them.
+    ``item`` is the message whose handler raised (one of its POISON_TRIES tries is spent)."""
+
+    def __init__(self, item: _Received, failure: Exception) -> None:
+        super().__init__(item)
+        self.item, self.failure = item, failure
 
 
 def hub_status_payload(online: bool) -> bytes:
@@ -226,8 +244,18 @@ class HubMqtt:
 
     def _batch(self, store: "Store") -> list[_Received] | None:
         """Handle the queued messages that batch in ``store``, from the front, in one
-        transaction; what committed (None: held, nothing kept). Messages that arrive while
-        it is open (or waits for the store's lock) join it, up to MAX_BATCH and BATCH_S."""
+        transaction; what committed (None: held, nothing kept). Run plainly first; if a
+        handler raises, rolled back and run again with a savepoint for each message."""
+        try:
+            return self._batch_run(store, careful=None)
+        except _Careful as raised:
+            return self._batch_run(store, careful=raised)
+
+    def _batch_run(self, store: "Store", careful: _Careful | None) -> list[_Received] | None:
+        """One try at a batch. ``careful`` (what raised in the plain run): each message in a
+        savepoint (``_handled``); None: _Careful as soon as a handler raises for any reason but
+        storage. Messages that arrive while it is open (or waits for the store's lock) join
+        it, up to MAX_BATCH and BATCH_S."""
         done: list[_Received] = []
         with self._wake:
             session = self._session
@@ -238,24 +266,41 @@ class HubMqtt:
                     item = self._next(len(done), store, session)
                     if item is None:
                         break
-                    self._handled(item, store)
+                    if careful is None:
+                        self._plainly(item)
+                    else:
+                        self._handled(item, store, careful.failure if item is careful.item else None)
                     done.append(item)
         except _Held:
             return None
+        except _Careful:
+            raise
         except Exception:  # noqa: BLE001 - the commit failed: nothing of the batch is kept
             log.exception("a batch of %d messages could not be committed; it will be retried", len(done))
             return None
         return done
 
-    def _handled(self, item: _Received, store: "Store | None") -> None:
+    def _plainly(self, item: _Received) -> None:
+        """Run the handler in the batch's transaction, without a savepoint."""
+        assert item.sub is not None
+        try:
+            item.sub.handler(_topic_text(item.msg), item.msg.payload)
+        except Exception as exc:  # noqa: BLE001 - told apart as _handled does
+            if storage_failed(exc):
+                log.exception("handler for %s could not store; the message will be retried", _topic_text(item.msg))
+                raise _Held from exc
+            raise _Careful(item, exc) from exc
+
+    def _handled(self, item: _Received, store: "Store | None", failed: Exception | None = None) -> None:
         """Run the handler (in a savepoint of ``store``'s open transaction, if given), or keep
-        the message as a dead letter; _Held when it cannot be stored now."""
+        the message as a dead letter; _Held when it cannot be stored now. ``failed``: what the
+        handler raised for it in its batch's plain run (one of its tries)."""
         assert item.sub is not None
         handler, msg = item.sub.handler, item.msg
         topic = _topic_text(msg)
         step = store.savepoint if store is not None else nullcontext
-        failure: Exception | None = None
-        for _ in range(POISON_TRIES):
+        failure = failed
+        for _ in range(POISON_TRIES - (failed is not None)):
             try:
                 with step():
                     handler(topic, msg.payload)
@@ -398,6 +443,10 @@ def _topic_text(msg: paho.MQTTMessage) -> str:
 #: per-gate drop counters kept for at most this many gate ids (topics can name any id)
 MAX_GATES_COUNTED = 1000
 
+#: each gate's few topics recur with every message, so each is split and checked once
+#: (bounded: a topic can name any id; a refused one raises, which is not kept)
+_gate_topic = lru_cache(maxsize=4 * MAX_GATES_COUNTED)(parse_gate_topic)
+
 
 class Drops:
     """Messages the hub refused, counted per topic channel, reason and gate, for
@@ -452,11 +501,14 @@ class Drops:
         gate's key for this site and channel; otherwise dropped.
 
         A gate may only speak for itself (the broker ACL pins each gate's login to its own
-        topics, and the hub checks again here: the gate id is in what is signed).
+        topics, and the hub checks again here: the gate id is in what is signed). The
+        signature is checked over the JSON as received, which is what an honest gate signed
+        (protocols.signing._received_body says why that is as strong), and over the model's
+        dump only if that fails.
         """
         try:
-            where = parse_gate_topic(topic)
-            msg = parse(model, payload)
+            where = _gate_topic(topic)
+            msg, received = parse_received(model, payload)
         except (BadTopic, BadMessage) as exc:
             self.drop(channel, topic, str(exc))
             return None
@@ -471,7 +523,8 @@ class Drops:
                       "unregistered_gate", where.gate_id)
             return None
         try:
-            index = verify(msg, held, where.site, where.channel, where.gate_id)
+            index = verify(msg, held, where.site, where.channel, where.gate_id,
+                           received=received if isinstance(received, dict) else None)
         except BadSignature as exc:
             self.drop(channel, topic, str(exc), "bad_signature", where.gate_id)
             return None

@@ -99,7 +99,7 @@ def store_event(
             event.at.isoformat(),
             order_at.astimezone(timezone.utc).isoformat(),
             event.acl_rev,
-            json.dumps(event.detail, sort_keys=True),
+            json.dumps(event.detail, sort_keys=True) if event.detail else "{}",  # most carry none: 2.5 us a call
             received.astimezone(timezone.utc).isoformat(),
             flag,
         ],

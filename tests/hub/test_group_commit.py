@@ -190,8 +190,9 @@ def test_a_poison_in_the_middle_of_a_batch_costs_only_itself(rig) -> None:
     rows = wait_for(lambda: len(r := rig.rows()) == 18 and r, what="the 18 good messages stored")
     assert [n for n, _ in rows] == list(range(1, 19))
     assert len({tx for _, tx in rows}) == 1, f"one transaction held the whole batch: {rows}"
-    assert rig.calls[b"poison-1"] == POISON_TRIES
+    assert rig.calls[b"poison-1"] == POISON_TRIES, "its try in the batch's plain run counts"
     assert all(rig.calls[p] == 1 for p in good[9:]), "the good ones behind the poison ran once each"
+    assert all(rig.calls[p] == 2 for p in good[:9]), "the ones before it: a plain run rolled back, then one kept"
     wait_for(lambda: rig.dead.kept == 1, what="the poison kept as a dead letter")
     with rig.store.read() as db:
         letters = [dict(r) for r in db.query("SELECT payload, count, error FROM dead_letters")]
@@ -201,6 +202,22 @@ def test_a_poison_in_the_middle_of_a_batch_costs_only_itself(rig) -> None:
 
     rig.nothing_unacknowledged()
     assert len(rig.rows()) == 18 and rig.dead.kept == 1 and rig.dead.repeats == 0
+
+
+def test_a_clean_batch_runs_each_handler_once_and_takes_no_savepoint(rig, monkeypatch) -> None:
+    def no_savepoint():
+        raise AssertionError("a savepoint was taken for a batch without poison")
+
+    monkeypatch.setattr(rig.store, "savepoint", no_savepoint)
+    rig.start()
+    sent = [f"{n}:ok".encode() for n in range(1, 13)]
+    rig.send_held(sent)
+
+    rows = wait_for(lambda: len(r := rig.rows()) == len(sent) and r, what="the batch stored")
+    assert [n for n, _ in rows] == list(range(1, 13)) and len({tx for _, tx in rows}) == 1
+    assert all(rig.calls[p] == 1 for p in sent), rig.calls
+    wait_for(lambda: rig.mqtt.queued == 0, what="the batch taken off the queue")
+    rig.nothing_unacknowledged()
 
 
 def test_a_storage_failure_mid_batch_keeps_nothing_twice_and_loses_nothing(rig) -> None:
