@@ -27,10 +27,12 @@ def schema_tag() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def cached_db(name: str, build: Callable[[Store], None]) -> tuple[Path, float]:
+def cached_db(name: str, build: Callable[[Store], None], tag: str | None = None) -> tuple[Path, float]:
     """The cached file ``name`` (made by ``build`` on a fresh store if missing): (path, build s
-    or 0 if it was cached). The WAL is folded into the file before it is renamed into place."""
-    path = CACHE / f"{name}-{schema_tag()}.db"
+    or 0 if it was cached). The WAL is folded into the file before it is renamed into place.
+    ``tag`` replaces the schema hash in the name (a caller that brings an older file up to
+    the schema itself, where a rebuild costs far more than that)."""
+    path = CACHE / f"{name}-{tag or schema_tag()}.db"
     if path.exists():
         return path, 0.0
     CACHE.mkdir(parents=True, exist_ok=True)

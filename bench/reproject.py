@@ -15,6 +15,7 @@ the same clerk's waits. Both must end with the same checksum at every gate.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from datetime import date, datetime, timezone
@@ -101,6 +102,28 @@ class Clerk:
             self._suspended = not self._suspended
 
 
+class _FullCollections:
+    """The pauses of the full (oldest generation) collections while it is open: each stops
+    every thread, so one inside a step would be a long hold whatever the step's size."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def _seen(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif info["generation"] == 2:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def __enter__(self) -> "_FullCollections":
+        gc.callbacks.append(self._seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._seen)
+
+
 def _heads(store: Store) -> dict[str, str]:
     with store.read() as db:
         return {g: acl.head(db, g)[1] for g in GATES}
@@ -140,7 +163,8 @@ def run(workdir: Path) -> Result:
         t_tx = time.perf_counter()
         access.add_holiday(store, WHO, holiday, "National Day")
         change_s = time.perf_counter() - t_tx
-        holds = projector.drain(store)  # as the projector's thread: a pause after each step
+        with _FullCollections() as full:
+            holds = projector.drain(store)  # as the projector's thread: a pause after each step
         steps_s = time.perf_counter() - t0
         time.sleep(0.5)
     heads = _heads(store)
@@ -166,6 +190,12 @@ def run(workdir: Path) -> Result:
     r.notes.append(f"{N:,} cards at {len(GATES)} gates: {pairs:,} entries, {with_all:,} changed by the holiday; "
                    f"{len(holds)} steps (budget {projector.BUDGET_S * 1000:.0f} ms each); the same checksum at "
                    f"every gate both ways")
+    r.notes.append(f"full garbage collections during the steps: {len(full.pauses)}, pausing every thread "
+                   f"{', '.join(f'{p * 1000:.0f}' for p in full.pauses) or '-'} ms (none starts inside a step: "
+                   "hub.gates.projector.step)")
+    longest = holds.index(max(holds))
+    r.notes.append(f"the longest hold was step {longest + 1} of {len(holds)} (the first: 1; the sweep's end: "
+                   f"{len(holds)}); holds over 50 ms: {sum(h > 0.05 for h in holds)}")
     r.notes.append(f"clerk: {len(clerk.waits)} changes during the steps, {len(base_clerk.waits)} during the one-shot")
     if built_s:
         r.notes.append(f"estate file built in {built_s:.1f} s, cached in {CACHE}")

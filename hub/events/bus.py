@@ -58,6 +58,10 @@ def last_event_id(request: Request) -> int | None:
     return int(header) if header.isdigit() else None
 
 
+def _message(row: dict, event: str) -> str:
+    return f"id: {row['seq']}\nevent: {event}\ndata: {json.dumps(row, separators=(',', ':'))}\n\n"
+
+
 def sse_response(
     request: Request,
     start: int,
@@ -83,11 +87,15 @@ def sse_response(
                     checked = time.monotonic()
                 wake.clear()
                 rows = await run_in_threadpool(read, last)
-                for row in rows:
-                    last = row["seq"]
-                    if keep(row):
-                        yield f"id: {row['seq']}\nevent: {event}\ndata: {json.dumps(row, separators=(',', ':'))}\n\n"
                 if rows:
+                    last = rows[-1]["seq"]
+                    # a read's rows as one write: a catch-up of hundreds is one send, not one
+                    # each; then a turn for the loop, so a client gone (a page reloaded) ends
+                    # the stream before the next read rather than after every row is sent
+                    text = "".join(_message(row, event) for row in rows if keep(row))
+                    if text:
+                        yield text
+                    await asyncio.sleep(0)
                     continue
                 try:
                     await asyncio.wait_for(wake.wait(), KEEPALIVE_S)

@@ -13,8 +13,12 @@ The rows each step writes are published as deltas as usual.
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 from hub.db import Store
 from hub.gates import acl
@@ -41,22 +45,59 @@ class StepSizer:
         return self.size
 
     def record(self, cards: int, seconds: float) -> None:
+        """Shrink halfway to what the budget held at this pace (one step slowed by a busy disk
+        does not collapse the size); grow at most twofold. A step that found little to change
+        (cards whose entries a holiday leaves alone) is fast, and jumping to its pace would
+        make the next step read hundreds of cards' rows, plans and entries before its first
+        check of the clock: one long hold, where the cards start to change again."""
         if cards <= 0:
             return
         pace = cards / max(seconds, 1e-6)
         want = int(pace * self.budget_s) + 1
-        self.size = max(1, min(self.most, (self.size + want) // 2 if want < self.size else want))
+        size = (self.size + want) // 2 if want < self.size else min(want, 2 * self.size)
+        self.size = max(1, min(self.most, size))
 
 
 def step(store: Store, sizer: StepSizer) -> tuple[int, float]:
     """One step in its own transaction: (cards done, seconds the transaction held the lock,
-    from its first statement to the end of its commit)."""
-    with store.tx() as db:
-        start = time.perf_counter()
-        done = acl.reproject_step(db, sizer.next(), start + sizer.budget_s)
-    held = time.perf_counter() - start
+    from its first statement to the end of its commit).
+
+    No garbage collection starts inside it: a step allocates thousands of objects, so the
+    collector's thresholds are crossed in steps more than anywhere, and a full collection
+    of the hub's heap takes tens of milliseconds, all of them under the lock. It runs after
+    the step instead, with the lock let go. (Other threads' collections wait too, for the
+    step's few milliseconds.)"""
+    with _no_collection():
+        with store.tx() as db:
+            start = time.perf_counter()
+            done = acl.reproject_step(db, sizer.next(), start + sizer.budget_s)
+        held = time.perf_counter() - start
     sizer.record(done, held)
+    if gc.isenabled():  # the young generations' collection the step put off (a full one, if
+        gc.collect(1)   # due, follows the collector's own thresholds, also outside the lock)
     return done, held
+
+
+_gc_lock = threading.Lock()
+_gc_off = {"depth": 0, "was_on": False}  # steps inside _no_collection, and the collector before the first
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """The collector off for the process while any thread is inside (it is process-wide:
+    a step on another thread must not turn it back on under this one's feet)."""
+    with _gc_lock:
+        if _gc_off["depth"] == 0:
+            _gc_off["was_on"] = gc.isenabled()
+            gc.disable()
+        _gc_off["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_off["depth"] -= 1
+            if _gc_off["depth"] == 0 and _gc_off["was_on"]:
+                gc.enable()
 
 
 def drain(store: Store, sizer: StepSizer | None = None, pause: bool = True) -> list[float]:
