@@ -17,12 +17,14 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from hub.access.views import router as access_router
 from hub import systemd
@@ -45,17 +47,23 @@ from hub.gates.keys import GateKeys, KeyPusher
 from hub.gates.projector import Projector
 from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
+from hub.i18n.validation import N_, explained
 from hub.housekeeping import Housekeeper
 from hub.mqtt import Drops, HubMqtt
 from hub.users.sessions import Lifetime
 from hub.users.views import router as users_router
 from hub.web.views import PUBLIC_STATIC
+from hub.web.language import PATH as LANGUAGE_PATH
+from hub.web.language import router as language_router
+from hub.web.shell import PROBLEMS, problem_page, wants_page
 from hub.web.views import router as web_router
 from protocols.topics import all_gates_filter
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = {"/healthz", "/login", *(f"/static/{n}" for n in PUBLIC_STATIC)}
+PUBLIC_PATHS = {"/healthz", "/login", LANGUAGE_PATH, *(f"/static/{n}" for n in PUBLIC_STATIC)}
 #: browser pages: no credential sends the browser to the login page instead of a 401
 PAGES = {"/", "/live", "/clerk", "/logout"}
 
@@ -64,10 +72,16 @@ def _error(status: int, rule: str, detail: str, field: str | None = None, header
     return JSONResponse({"error": rule, "detail": detail, "field": field}, status_code=status, headers=headers)
 
 
-def error_response(exc: DomainError) -> JSONResponse:
-    """The one mapping of a domain error to an HTTP answer (handlers and the front door use it)."""
+def error_response(exc: DomainError, conn: HTTPConnection | None = None) -> JSONResponse:
+    """The one mapping of a domain error to an HTTP answer (handlers and the front door use
+    it): its detail in the language of whoever asked (hub.i18n), its rule as it is."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return _error(exc.status, exc.rule, exc.detail, exc.field, headers)
+    detail = exc.detail if conn is None else exc.in_language(partial(gettext, language_of(conn)))
+    return _error(exc.status, exc.rule, detail, exc.field, headers)
+
+
+NO_PAGE = N_("There is nothing at this address.")
+BROKE = N_("Something went wrong in the hub. It has been written to the hub's log; try again, and tell the administrator if it happens again.")
 
 
 def _field(loc: tuple, kind: str = "") -> str:
@@ -81,27 +95,42 @@ def _field(loc: tuple, kind: str = "") -> str:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return error_response(exc)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if exc.status in PROBLEMS and wants_page(request):
+            return problem_page(request, exc.status, exc.in_language(partial(gettext, language_of(request))))
+        return error_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field(tuple(first.get("loc", ())), str(first.get("type", "")))
-        msg = str(first.get("msg", "invalid"))
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        say = partial(gettext, language_of(request))
+        errors = exc.errors() or [{"loc": (), "type": "", "msg": "invalid request"}]
+        fields = [_field(tuple(e.get("loc", ())), str(e.get("type", ""))) for e in errors]
+        said = [explained(f, e, say) for f, e in zip(fields, errors)]  # (the field as a person reads it, what is wrong)
         body = {
             "error": "bad_input",
-            "detail": f"{field}: {msg}",
-            "field": field,
-            "errors": [{"field": _field(tuple(e.get("loc", ())), str(e.get("type", ""))), "detail": str(e.get("msg"))} for e in errors],
+            "detail": f"{said[0][0]}: {said[0][1]}",
+            "field": fields[0],
+            "errors": [{"field": f, "detail": what} for f, (_, what) in zip(fields, said)],
         }
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         rule = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, rule, str(exc.detail))
+        say = partial(gettext, language_of(request))
+        detail = say(NO_PAGE) if exc.status_code == 404 else str(exc.detail)
+        if exc.status_code == 404 and wants_page(request):
+            return problem_page(request, 404, detail)
+        return _error(exc.status_code, rule, detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        """A fault of the hub's own: logged with its trace, and said plainly to whoever asked."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        detail = gettext(language_of(request), BROKE)
+        if wants_page(request):
+            return problem_page(request, 500, detail)
+        return _error(500, "internal_error", detail)
 
 
 def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: bool = True) -> FastAPI:
@@ -199,6 +228,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         app.include_router(router)
     app.include_router(users_router)
     app.include_router(web_router)
+    app.include_router(language_router)
     return app
 
 

@@ -24,7 +24,7 @@ import sqlite_utils
 from fastapi import Request
 
 from hub import audit
-from hub.db import Store
+from hub.db import Store, add_columns
 from hub.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
 
 SCHEMA = """
@@ -52,10 +52,7 @@ TOUCH_EVERY = timedelta(seconds=60)
 
 def migrate(db: sqlite_utils.Database) -> None:
     """Add the columns an older hub.db lacks (CREATE TABLE IF NOT EXISTS does not)."""
-    for table, column, decl in ADDED_COLUMNS:
-        have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    add_columns(db, ADDED_COLUMNS)
 
 
 class Role(StrEnum):
@@ -88,6 +85,8 @@ class Credential:
     via: Literal["bearer", "cookie"]
     token_id: int | None = None
     session_id: int | None = None
+    #: the language chosen for this session (hub.i18n.languages), if one was
+    language: str | None = None
 
 
 def now_utc() -> datetime:
@@ -102,7 +101,8 @@ def parse_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise BadInput(f"role must be one of {', '.join(r.value for r in Role)}, not {role!r}", field="role") from None
+        raise BadInput("role must be one of {roles}, not {role!r}", field="role",
+                       roles=", ".join(r.value for r in Role), role=role) from None
 
 
 def parse_gates(gates: str) -> frozenset[str]:
@@ -151,7 +151,7 @@ def get_token(store: Store, token_id: int) -> dict[str, Any]:
     with store.read() as db:
         rows = list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))
     if not rows:
-        raise NotFound(f"no token {token_id}", rule="unknown_token", field="token_id")
+        raise NotFound("no token {token_id}", rule="unknown_token", field="token_id", token_id=token_id)
     return _public(rows[0])
 
 
@@ -166,9 +166,9 @@ def revoke_token(store: Store, who: str, token_id: int) -> dict[str, Any]:
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))
         if not rows:
-            raise NotFound(f"no token {token_id}", rule="unknown_token", field="token_id")
+            raise NotFound("no token {token_id}", rule="unknown_token", field="token_id", token_id=token_id)
         if rows[0]["revoked_at"]:
-            raise Conflict(f"token {token_id} is already revoked", rule="token_already_revoked")
+            raise Conflict("token {token_id} is already revoked", rule="token_already_revoked", token_id=token_id)
         db["tokens"].update(token_id, {"revoked_at": now_utc().isoformat()})
         audit.record(db, who, "revoke", "token", str(token_id), name=rows[0]["name"])
         return _public(list(db.query("SELECT * FROM tokens WHERE id = ?", [token_id]))[0])
@@ -223,7 +223,7 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         principal = credential_of(request).principal
         if principal.role not in allowed:
-            raise Forbidden(f"role {principal.role.value} may not do this")
+            raise Forbidden("role {role} may not do this", role=principal.role.value)
         return principal
 
     return dependency

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from hub.config import HubConfig
@@ -136,7 +137,33 @@ def build_parser() -> argparse.ArgumentParser:
     add_broker_parsers(sub, gate)
 
     add_demo_command(sub)
+
+    i18n = sub.add_parser("i18n", help="the pages' languages").add_subparsers(dest="i18n_command", required=True)
+    i18n.add_parser("update", help="find the texts in the sources, update and compile every catalog (a developer's step)"
+                    ).set_defaults(func=_i18n_update)
+    tr = i18n.add_parser("translate", help="set translations from a JSON file of {msgid: text} (a developer's step)")
+    tr.add_argument("language", choices=["zh_Hans", "zh_Hant", "en"])
+    tr.add_argument("file")
+    tr.set_defaults(func=_i18n_translate)
     return parser
+
+
+def _i18n_translate(args: argparse.Namespace) -> int:
+    from hub.i18n.extract import translate
+
+    unknown = translate(args.language, Path(args.file))
+    for msgid in unknown:
+        print(f"not in any catalog (run `gate-hub i18n update` first): {msgid!r}", file=sys.stderr)
+    return 1 if unknown else 0
+
+
+def _i18n_update(_args: argparse.Namespace) -> int:
+    from hub.i18n.extract import update
+
+    missing = update()
+    for where, n in sorted(missing.items()):
+        print(f"{where}: {n} without a translation" if n else f"{where}: complete")
+    return 1 if any(missing.values()) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,6 +40,9 @@ class HubSection(_Section):
     #: a browser session ends after this long unused, and this long after sign-in in any case
     session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
     session_hours: int = Field(default=12, ge=1, le=14 * 24)
+    #: what the pages speak to someone who has not chosen (each person's choice is kept):
+    #: zh_Hans (Simplified Chinese), zh_Hant (Traditional Chinese) or en
+    language: Literal["zh_Hans", "zh_Hant", "en"] = "zh_Hans"
 
     @field_validator("site")
     @classmethod

@@ -276,6 +276,15 @@ class Store:
             pass  # a cursor still open on it: it keeps the state it began with
 
 
+def add_columns(db: "sqlite_utils.Database", columns: list[tuple[str, str, str]]) -> None:
+    """Give an older hub.db the columns (table, column, declaration) added since its tables
+    were made: CREATE TABLE IF NOT EXISTS leaves an existing table as it was."""
+    for table, column, decl in columns:
+        have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
 def _run_hooks(hooks: list[Callable[[], None]]) -> None:
     """A hook that fails is logged: what it follows has committed, so the caller must not
     see an error (it would retry, or report a failure, for a write that was kept)."""

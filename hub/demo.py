@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -36,11 +37,14 @@ from hub.config import HubConfig
 from hub.db import Store
 from hub.embedded_broker import EmbeddedBroker
 from hub.gates.service import register_gate
+from hub.users.accounts import add_user
 
 log = logging.getLogger(__name__)
 
 GATES = ("north", "south", "east")
 ESTATE_TZ = "Asia/Shanghai"  # the estate's day and hours, as set when an estate is set up
+#: the demo's staff: (username, name, role); each gets a password printed in the banner
+STAFF = [("guard", "王强", "guard"), ("clerk", "李梅", "clerk"), ("supervisor", "陈静", "supervisor")]
 DESK = "desk"  # the card centre's desk reader (an enroll-role agent): it never opens anything
 DESK_FIRST_S = 5.0  # the first blank card is tapped this soon after the banner ...
 DESK_EVERY_S = 20.0  # ... and another this often
@@ -149,9 +153,12 @@ def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = F
         })
         store = Store.open(config.hub.db_path)
         keys = {g: register_gate(store, g, "demo") for g in (*GATES, DESK)}
-        tokens = {role: create_token(store, role, f"demo {role}") for role in ("admin", "guard", "clerk")}
+        admin = create_token(store, "admin", "demo admin")  # for scripts: people sign in with a password
+        passwords = {username: f"demo-{secrets.token_hex(4)}" for username, _, _ in STAFF}
+        for username, name, role in STAFF:
+            add_user(store, "demo", username, name, role, passwords[username])
         hub = start_hub(config, store)
-        api = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens['admin']}"}, timeout=10)
+        api = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {admin}"}, timeout=10)
         cards = _seed_estate(api)
         for gate in GATES:
             doors = [{"id": f"{gate}-{d}", "relay": {"kind": "sim", "pulse_ms": 1500},
@@ -164,10 +171,12 @@ gatehouse demo: hub on {hub.url}, MQTT broker (amqtt, in this process) on {broke
 gates: {', '.join(GATES)} (simulated readers and relays); data in {workdir}
 desk reader: {DESK} (the card centre's; a new blank card is tapped on it every {DESK_EVERY_S:g} s)
 
-  guard's live page:  {hub.url}/login#token={tokens['guard']}
-  clerk's card centre: {hub.url}/login#token={tokens['clerk']}  (then Card centre)
-  admin API token:    {tokens['admin']}
-     e.g. curl -H 'Authorization: Bearer {tokens['admin']}' {hub.url}/api/v1/events?limit=5
+  sign in at {hub.url}/login as
+    guard       password {passwords['guard']}   (the live entry feed)
+    clerk       password {passwords['clerk']}   (the IC card centre)
+    supervisor  password {passwords['supervisor']}   (both, the monthly report and the audit log)
+  admin API token:    {admin}
+     e.g. curl -H 'Authorization: Bearer {admin}' {hub.url}/api/v1/events?limit=5
 
 Residents are tapping cards. Ctrl-C stops the demo.
 """, flush=True)

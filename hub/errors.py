@@ -7,17 +7,42 @@ parsing prose.
 
 from __future__ import annotations
 
+from typing import Callable
+
+
+class Word(str):
+    """A fixed English word given as a detail's value (a card's status, a move): its msgid is
+    marked with ``N_`` where the word is defined, and ``in_language`` translates it with the
+    template, so "a card that is lost" reads 「已挂失」 to a Chinese reader."""
+
 
 class DomainError(Exception):
+    """``detail`` is an English message for a person; with ``params`` it is a template
+    (``"no schedule {name}"``, name=...) that hub.i18n translates before filling in, so the
+    reader gets it in their language. The ``rule`` stays English: it is for programs."""
+
     status = 400
     rule = "bad_request"
 
-    def __init__(self, detail: str, rule: str | None = None, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str, rule: str | None = None, field: str | None = None, **params: object) -> None:
+        self.template = detail
+        self.params = params
+        self.detail = detail.format(**params) if params else detail
+        super().__init__(self.detail)
         if rule:
             self.rule = rule
         self.field = field
+
+    def in_language(self, gettext: Callable[[str], str]) -> str:
+        """The detail through ``gettext`` (the English one if its translation does not fit)."""
+        text = gettext(self.template)
+        if not self.params:
+            return text
+        params = {k: gettext(v) if isinstance(v, Word) else v for k, v in self.params.items()}
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return self.detail
 
 
 class BadInput(DomainError):

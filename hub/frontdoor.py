@@ -116,7 +116,7 @@ class Door:
     lifetime: Lifetime
     public_origin: str | None
     #: the one mapping of domain errors to HTTP answers (hub.app)
-    respond: Callable[[DomainError], Response]
+    respond: Callable[[DomainError, HTTPConnection], Response]
 
 
 class FrontDoor:
@@ -159,12 +159,12 @@ class FrontDoor:
         if path not in door.public_paths:
             cred = await run_in_threadpool(identify, door.store, conn, door.lifetime)
             if cred is None:
-                if path in door.pages:
+                if path in door.pages or _navigating(method, path, conn.headers):
                     return RedirectResponse(LOGIN_PATH, status_code=303)
                 sent = bearer_of(conn.headers) is not None or COOKIE in conn.cookies
-                return door.respond(Unauthenticated(
-                    "unknown, expired or revoked token or session" if sent
-                    else "no token: send Authorization: Bearer TOKEN or log in"))
+                refused = (Unauthenticated("unknown, expired or revoked token or session") if sent
+                           else Unauthenticated("no token: send Authorization: Bearer TOKEN or log in"))
+                return door.respond(refused, conn)
         if method not in SAFE_METHODS:
             if cred is not None and cred.via == "cookie":
                 ok = from_own_pages(scope["scheme"], conn.headers, door.public_origin)
@@ -174,10 +174,10 @@ class FrontDoor:
                 ok = True
             if not ok:
                 return door.respond(Forbidden("a change made with a browser session must come from the hub's own "
-                                              "pages", rule="cross_origin"))
+                                              "pages", rule="cross_origin"), conn)
             length = conn.headers.get("content-length")
             if length is not None and length.strip().isdigit() and int(length) > body_limit(path):
-                return door.respond(_too_large(path))
+                return door.respond(_too_large(path), conn)
         scope["state"] = {**scope.get("state", {}), "credential": cred}
         return None
 
@@ -196,7 +196,7 @@ class FrontDoor:
                     state["cut"] = True
                     if not state["started"]:
                         state["started"] = True
-                        await self.door.respond(_too_large(scope["path"]))(scope, receive, send)
+                        await self.door.respond(_too_large(scope["path"]), HTTPConnection(scope))(scope, receive, send)
                     return {"type": "http.disconnect"}
             return message
 
@@ -210,5 +210,10 @@ class FrontDoor:
         await self.app(scope, capped_receive, guarded_send)
 
 
+def _navigating(method: str, path: str, headers) -> bool:
+    """A browser opening a page (any page, not the API): sent to sign in rather than a 401."""
+    return method == "GET" and not path.startswith("/api/") and "text/html" in headers.get("accept", "")
+
+
 def _too_large(path: str) -> TooLarge:
-    return TooLarge(f"the body is larger than this route takes ({body_limit(path) // 1024} KB)", field="(body)")
+    return TooLarge("the body is larger than this route takes ({kb} KB)", field="(body)", kb=body_limit(path) // 1024)

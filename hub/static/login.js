@@ -1,37 +1,10 @@
-// A login link may carry the token in its fragment (#token=...), which the browser never
-// sends to any server or writes to a log: the demo prints one. Take it and wipe it from the
-// address bar and history. Signed out: sign in with it. Already signed in: ask first, since
-// following someone else's link must not silently replace the session in use.
+// A secret never belongs in an address: an old "/login#token=..." link signs nobody in. Its
+// token is wiped from the address bar and this page's history entry at once, and the page
+// says how to sign in instead.
 (function () {
-  var question = document.getElementById("replace-session");
-  var field = document.getElementById("token");
-  var pending = null;
-
-  function signIn() {
-    field.value = pending;
-    field.form.submit();
-  }
-
-  function take() {
-    var m = /^#token=([A-Za-z0-9_\-]+)$/.exec(window.location.hash);
-    if (!m) return;
-    history.replaceState(null, "", window.location.pathname);
-    pending = m[1];
-    if (!question) {
-      signIn();
-      return;
-    }
-    question.hidden = false;
-    document.getElementById("replace-no").focus();
-  }
-
-  if (question) {
-    document.getElementById("replace-yes").addEventListener("click", signIn);
-    document.getElementById("replace-no").addEventListener("click", function () {
-      pending = null;
-      question.hidden = true;
-    });
-  }
-  window.addEventListener("hashchange", take);  // a link followed while this page is open
-  take();
+  if (!/^#token=/.test(window.location.hash)) return;
+  history.replaceState(null, "", window.location.pathname);
+  var notice = document.getElementById("link-refused");
+  notice.textContent = gh.t("A link with a token in it does not sign in: sign in with your username and password.");
+  notice.hidden = false;
 })();

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub import audit
 from hub.auth import Principal, Role, now_utc, parse_gates, parse_role
-from hub.db import Store
+from hub.db import Store, add_columns
 from hub.errors import BadInput, Conflict, LockedOut, NotFound, Unauthenticated
 
 SCHEMA = """
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS users (
     gates TEXT NOT NULL DEFAULT '',
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    disabled_at TEXT
+    disabled_at TEXT,
+    language TEXT
 );
 CREATE TABLE IF NOT EXISTS login_failures (
     id INTEGER PRIMARY KEY,
@@ -39,6 +40,12 @@ CREATE TABLE IF NOT EXISTS login_failures (
 );
 CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at);
 """
+
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    add_columns(db, [("users", "language", "TEXT")])  # the person's language (hub.i18n), once chosen
+
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -64,8 +71,8 @@ def check_username(username: str) -> str:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise BadInput(f"a password needs at least {MIN_PASSWORD} characters", field="password",
-                       rule="password_too_short")
+        raise BadInput("a password needs at least {count} characters", field="password",
+                       rule="password_too_short", count=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
         raise BadInput("the password is too long", field="password")
 
@@ -86,7 +93,7 @@ def add_user(store: Store, who: str, username: str, name: str, role: str, passwo
     hashed = _hasher.hash(password)
     with store.tx() as db:
         if list(db.query("SELECT 1 FROM users WHERE username = ?", [uname])):
-            raise Conflict(f"there is already a user {uname}", rule="username_taken", field="username")
+            raise Conflict("there is already a user {username}", rule="username_taken", field="username", username=uname)
         table = db["users"]
         table.insert({"username": uname, "name": name.strip(), "role": role_.value, "gates": ",".join(gates),
                       "password_hash": hashed, "created_at": now_utc().isoformat()})
@@ -105,7 +112,7 @@ def disable_user(store: Store, who: str, username: str) -> dict[str, Any]:
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM users WHERE username = ?", [uname]))
         if not rows:
-            raise NotFound(f"no user {uname}", rule="unknown_user", field="username")
+            raise NotFound("no user {username}", rule="unknown_user", field="username", username=uname)
         if not rows[0]["disabled_at"]:
             db["users"].update(rows[0]["id"], {"disabled_at": now_utc().isoformat()})
             audit.record(db, who, "disable", "user", uname)
@@ -117,7 +124,7 @@ def unlock_user(store: Store, who: str, username: str) -> int:
     uname = normalise_username(username)
     with store.tx() as db:
         if not list(db.query("SELECT 1 FROM users WHERE username = ?", [uname])):
-            raise NotFound(f"no user {uname}", rule="unknown_user", field="username")
+            raise NotFound("no user {username}", rule="unknown_user", field="username", username=uname)
         cleared = db.conn.execute("DELETE FROM login_failures WHERE username = ?", [uname]).rowcount
         audit.record(db, who, "unlock", "user", uname, failures=cleared)
         return cleared
@@ -142,8 +149,9 @@ def locked_until(db: sqlite_utils.Database, username: str, now: datetime) -> dat
 
 
 def _locked(until: datetime) -> LockedOut:
-    return LockedOut(f"too many failed sign-ins for this account: try again after "
-                     f"{until.astimezone(timezone.utc):%H:%M} UTC, or ask an admin", field="username")
+    time = until.astimezone(timezone.utc).strftime("%H:%M")
+    return LockedOut("Too many failed sign-ins for this account: try again after {time} UTC, or ask an administrator.",
+                     field="username", time=time)
 
 
 def sign_in(store: Store, username: str, password: str, now: datetime | None = None) -> tuple[int, Principal]:

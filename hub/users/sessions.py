@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from hub.auth import Credential, hash_secret, live_token, now_utc
 from hub.config import HubSection
-from hub.db import Store
+from hub.db import Store, add_columns
 from hub.users.accounts import live_user
 
 SCHEMA = """
@@ -29,9 +29,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_seen_at TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     ended_at TEXT,
+    language TEXT,
     CHECK ((token_id IS NULL) != (user_id IS NULL))
 );
 """
+
+
+
+def migrate(db) -> None:
+    add_columns(db, [("sessions", "language", "TEXT")])
+
 
 SESSION_PREFIX = "ghs_"
 #: last_seen_at is written at most this often (it only needs minute precision for idling)
@@ -49,15 +56,27 @@ class Lifetime:
 
 
 def start_session(store: Store, lifetime: Lifetime, *, token_id: int | None = None, user_id: int | None = None,
-                  now: datetime | None = None) -> str:
-    """A new session id for the browser; only its hash is stored."""
+                  now: datetime | None = None, language: str | None = None) -> str:
+    """A new session id for the browser; only its hash is stored. ``language``: the one
+    chosen before signing in; an account's own choice, if it has made one, wins."""
     now = now or now_utc()
     sid = SESSION_PREFIX + secrets.token_urlsafe(32)
     with store.tx() as db:
+        if user_id is not None:
+            row = db.execute("SELECT language FROM users WHERE id = ?", [user_id]).fetchone()
+            language = (row[0] if row else None) or language
         db["sessions"].insert({"sid_hash": hash_secret(sid), "token_id": token_id, "user_id": user_id,
                                "created_at": now.isoformat(), "last_seen_at": now.isoformat(),
-                               "expires_at": (now + lifetime.absolute).isoformat()})
+                               "expires_at": (now + lifetime.absolute).isoformat(), "language": language})
     return sid
+
+
+def set_language(store: Store, session_id: int, language: str) -> None:
+    """Remember ``language`` for this session and, for a person's account, for every later one."""
+    with store.tx() as db:
+        db.execute("UPDATE sessions SET language = ? WHERE id = ?", [language, session_id])
+        db.execute("UPDATE users SET language = ? WHERE id = (SELECT user_id FROM sessions WHERE id = ?)",
+                   [language, session_id])
 
 
 def end_session(store: Store, sid: str | None, now: datetime | None = None) -> bool:
@@ -97,7 +116,7 @@ def session_credential(store: Store, sid: str | None, lifetime: Lifetime,
     if now - last >= TOUCH_EVERY:
         with store.tx() as db:
             db["sessions"].update(row["id"], {"last_seen_at": now.isoformat()})
-    return Credential(principal, "cookie", token_id=row["token_id"], session_id=row["id"])
+    return Credential(principal, "cookie", token_id=row["token_id"], session_id=row["id"], language=row["language"])
 
 
 def purge(store: Store, before: datetime) -> int:

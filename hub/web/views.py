@@ -1,47 +1,54 @@
-"""The login page and the guard's live entry page.
+"""The login page, signing out, and the pages' static files (the live page: hub.web.live).
 
 A person signs in with their own username and password, or by pasting a token once; the
 hub answers with a session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS, also
 behind a trusted TLS proxy) holding a fresh random session id, never the token, that
 EventSource and fetch then send. Logging out ends the session at the hub, so the old cookie
-is refused at once. Pages render no data themselves: the live page's script reads the same
-JSON API and event stream as any client.
+is refused at once. Pages put no data into their markup: the live page's script draws its
+rows (textContent only) from the passes the page carries as JSON and from its stream, the
+events stream's rows with each holder's photo URL (hub.web.live).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import partial
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.auth import COOKIE, Principal, Role, credential_of, token_credential
+from hub.auth import COOKIE, Role, credential_of, token_credential
 from hub.errors import LockedOut, NotFound, Unauthenticated
 from hub.frontdoor import identify
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
+from hub.i18n.languages import COOKIE as LANGUAGE_COOKIE
+from hub.i18n.languages import known
+from hub.i18n.validation import N_
 from hub.users import accounts, sessions
+from hub.web import assets
+from hub.web.live import LIVE_ROLES
+from hub.web.live import router as live_router
+from hub.web.shell import page as shell_page
 
-HERE = Path(__file__).resolve().parent.parent
-TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-STATIC = HERE / "static"
 #: served to anyone: the login page needs them and they hold nothing secret
-PUBLIC_STATIC = {"hub.css", "login.js"}
-STATIC_FILES = {"hub.css": "text/css", "live.js": "text/javascript", "login.js": "text/javascript"}
-LIVE_ROLES = {Role.ADMIN, Role.GUARD, Role.SUPERVISOR}
+PUBLIC_STATIC = assets.PUBLIC
 
 router = APIRouter(include_in_schema=False)
-
-
-def _page(name: str, status: int = 200, **context) -> HTMLResponse:
-    return HTMLResponse(TEMPLATES.get_template(name).render(**context), status_code=status)
-
-
-@router.get("/", response_class=RedirectResponse)
-def root() -> RedirectResponse:
-    return RedirectResponse("/live", status_code=303)
+WRONG_PASSWORD = N_("Wrong username or password.")
+router.include_router(live_router)
 
 
 CLERK_ROLES = {Role.ADMIN, Role.CLERK, Role.SUPERVISOR}
+
+
+def first_page(role: Role) -> str:
+    """Where a person lands: the guard's live feed, or the clerk's card centre."""
+    return "/live" if role in LIVE_ROLES else "/clerk"
+
+
+@router.get("/", response_class=RedirectResponse)
+def root(request: Request) -> RedirectResponse:
+    return RedirectResponse(first_page(credential_of(request).principal.role), status_code=303)
 
 
 def _lifetime(request: Request) -> sessions.Lifetime:
@@ -56,7 +63,7 @@ def login_page(request: Request) -> HTMLResponse:
     if cred is not None:
         p = cred.principal
         who = {"name": p.who, "live": p.role in LIVE_ROLES, "clerk": p.role in CLERK_ROLES}
-    return _page("login.html", site=request.app.state.config.hub.site, error=None, signed_in=who)
+    return shell_page(request, "login.html", cred.principal if cred else None, error=None, signed_in=who)
 
 
 @router.post("/login")
@@ -65,7 +72,7 @@ def login(request: Request, token: str = Form(default="", max_length=200), usern
     """Sign in with a token, or with a username and password; either way the browser gets a
     new session of its own (and any session it had is ended)."""
     store = request.app.state.store
-    site = request.app.state.config.hub.site
+    say = partial(gettext, language_of(request))
     token_id = user_id = None
     try:
         if token.strip():
@@ -78,17 +85,16 @@ def login(request: Request, token: str = Form(default="", max_length=200), usern
         else:
             raise Unauthenticated("Give your username and password, or a token.")
     except LockedOut as exc:
-        return _page("login.html", status=429, site=site, error=exc.detail[:1].upper() + exc.detail[1:] + ".",
-                     signed_in=None, username=username)
+        return shell_page(request, "login.html", None, status=429, error=exc.in_language(say), signed_in=None,
+                          username=username)
     except Unauthenticated as exc:
-        message = "Wrong username or password." if exc.rule == "bad_password" else exc.detail
-        return _page("login.html", status=401, site=site, error=message, signed_in=None, username=username)
+        message = say(WRONG_PASSWORD) if exc.rule == "bad_password" else exc.in_language(say)
+        return shell_page(request, "login.html", None, status=401, error=message, signed_in=None, username=username)
     sessions.end_session(store, request.cookies.get(COOKIE))
     lifetime = _lifetime(request)
-    sid = sessions.start_session(store, lifetime, token_id=token_id, user_id=user_id)
-    # other roles land back here, signed in, with links to their pages
-    target = "/live" if principal.role in LIVE_ROLES else "/login"
-    resp = RedirectResponse(target, status_code=303)
+    sid = sessions.start_session(store, lifetime, token_id=token_id, user_id=user_id,
+                                 language=known(request.cookies.get(LANGUAGE_COOKIE)))
+    resp = RedirectResponse(first_page(principal.role), status_code=303)
     resp.set_cookie(
         COOKIE, sid, max_age=int(lifetime.absolute.total_seconds()), httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
@@ -101,23 +107,18 @@ def logout(request: Request) -> Response:
     """Ends the session at the hub: the cookie, wherever a copy of it is, is refused from now on."""
     sessions.end_session(request.app.state.store, request.cookies.get(COOKIE))
     resp = RedirectResponse("/login", status_code=303)
+    # the photos the live page kept (hub.web.live) leave this browser with the session
+    resp.headers["Clear-Site-Data"] = '"cache"'
     resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
 
 
-@router.get("/live", response_class=HTMLResponse)
-def live(request: Request) -> Response:
-    principal: Principal = credential_of(request).principal
-    if principal.role not in LIVE_ROLES:
-        return _page("forbidden.html", status=403, who=principal.who)
-    return _page("live.html", site=request.app.state.config.hub.site, who=principal.who,
-                 can_open=principal.role in LIVE_ROLES)
-
-
 @router.get("/static/{name}")
 def static(request: Request, name: str) -> FileResponse:
-    if name not in STATIC_FILES:
-        raise NotFound(f"no static file {name}")
+    """A page's script or style; kept by the browser when asked for by its versioned URL (hub.web.assets)."""
+    if name not in assets.FILES:
+        raise NotFound("no static file {name}", name=name)
     if name not in PUBLIC_STATIC:
         credential_of(request)  # the front door has checked it; this says so here too
-    return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"})
+    return FileResponse(assets.STATIC / name, media_type=assets.FILES[name],
+                        headers={"Cache-Control": assets.cache_control(name, request.query_params.get("v"))})

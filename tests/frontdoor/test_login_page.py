@@ -1,5 +1,5 @@
-"""The login page in a real browser: a password sign-in, and a #token= link that asks before
-it replaces the session in use."""
+"""The login page in a real browser: a password sign-in, and an old #token= link that signs
+nobody in."""
 
 from __future__ import annotations
 
@@ -20,35 +20,18 @@ def _events_with(url: str, sid: str) -> int:
     return httpx.get(url + "/api/v1/events", headers={"Cookie": f"{COOKIE}={sid}"}).status_code
 
 
-def test_a_login_link_asks_before_replacing_a_session(served, browser):
-    ann, bob = served.token("guard", "ann"), served.token("guard", "bob")
+def test_a_link_with_a_token_signs_nobody_in_and_the_token_leaves_the_address(served, browser):
+    ann = served.token("guard", "ann")
     context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-
-    page.goto(f"{served.url}/login#token={ann}")  # signed out: the link signs in at once
-    page.wait_for_url(served.url + "/live")
-    first = _session(context, served.url)
-    assert first and first != ann
-
-    page.goto(f"{served.url}/login#token={bob}")  # signed in: it asks
-    page.wait_for_selector("#replace-session:not([hidden])")
-    assert "#token" not in page.url
-    assert "guard:ann" in page.text_content("#replace-question")
-    page.keyboard.press("Enter")  # the focus is on "stay signed in"
-    page.wait_for_selector("#replace-session[hidden]", state="attached")
-    assert _session(context, served.url) == first
-    page.reload()
-    assert page.text_content("#signed-in-as") == "guard:ann"
-
-    page = context.new_page()  # as a link opened from a message does
-    page.goto(f"{served.url}/login#token={bob}")
-    page.click("#replace-yes")
-    page.wait_for_url(served.url + "/live")
-    page.goto(served.url + "/login")
-    assert page.text_content("#signed-in-as") == "guard:bob"
-    assert _events_with(served.url, first) == 401, "the replaced session was ended, not just forgotten"
+    page.goto(f"{served.url}/login#token={ann}")
+    page.wait_for_selector("#link-refused:not([hidden])")
+    assert "username and password" in page.text_content("#link-refused")
+    assert ann not in page.url and page.url == served.url + "/login"
+    assert ann not in page.evaluate("location.href")
+    assert _session(context, served.url) is None, "a token in a link must not sign in"
     assert errors == []
     context.close()
 

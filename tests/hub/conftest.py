@@ -32,6 +32,7 @@ def make_config(tmp_path, broker=None, **hub) -> HubConfig:
             "db_path": str(tmp_path / "hub.db"),
             "http_host": "127.0.0.1",
             "http_port": free_port(),
+            "language": "en",  # the rigs' estate reads English; tests/i18n walks all three languages
             **hub,
         }
     }

@@ -162,7 +162,7 @@ def test_query_limits_are_checked(api):
 
 def test_a_clerk_signs_in_and_is_shown_the_way_to_the_card_centre(api):
     r = api.post("/login", data={"token": api.token("clerk")}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert r.status_code == 303 and r.headers["location"] == "/clerk"  # the clerk's first page
     page = api.get("/login")
     assert 'href="/clerk"' in page.text and 'href="/live"' not in page.text
     assert api.get("/live").status_code == 403  # the live page is for guards and supervisors

@@ -104,6 +104,7 @@ site = "s{uuid.uuid4().hex[:8]}"
 db_path = "{base / 'hub.db'}"
 http_host = "127.0.0.1"
 http_port = {free_port()}
+language = "en"
 
 [mqtt]
 host = "127.0.0.1"
