@@ -135,7 +135,7 @@ def set_timezone(store: Store, who: str, tz: str) -> dict[str, Any]:
 def add_holiday(store: Store, who: str, day: date, name: str) -> dict[str, Any]:
     with store.tx() as db:
         if _one(db, "SELECT 1 AS x FROM access_holidays WHERE day = ?", [day.isoformat()]):
-            raise Conflict(f"{day.isoformat()} is already a holiday", rule="holiday_exists", field="date")
+            raise Conflict("{day} is already a holiday", rule="holiday_exists", field="date", day=day.isoformat())
         db["access_holidays"].insert({"day": day.isoformat(), "name": name})
         audit.record(db, who, "create", "access_holiday", day.isoformat(), name=name)
         _calendar_changed(db, timezone_changed=False)
@@ -146,11 +146,11 @@ def remove_holiday(store: Store, who: str, day: str) -> None:
     try:
         iso = date.fromisoformat(day).isoformat()
     except ValueError:
-        raise BadInput(f"date must be YYYY-MM-DD, not {day!r}", field="date") from None
+        raise BadInput("date must be YYYY-MM-DD, not {value}", field="date", value=repr(day)) from None
     with store.tx() as db:
         row = _one(db, "SELECT * FROM access_holidays WHERE day = ?", [iso])
         if row is None:
-            raise NotFound(f"{iso} is not a holiday", rule="unknown_holiday", field="date")
+            raise NotFound("{day} is not a holiday", rule="unknown_holiday", field="date", day=iso)
         db.execute("DELETE FROM access_holidays WHERE day = ?", [iso])
         audit.record(db, who, "delete", "access_holiday", iso, name=row["name"])
         _calendar_changed(db, timezone_changed=False)
@@ -191,7 +191,7 @@ def get_schedule(store: Store, name: str) -> dict[str, Any]:
 def _schedule_of(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
     row = _one(db, "SELECT * FROM access_schedules WHERE name = ?", [name])
     if row is None:
-        raise NotFound(f"no schedule {name}", rule="unknown_schedule", field="name")
+        raise NotFound("no schedule {name}", rule="unknown_schedule", field="name", name=name)
     tz, holidays = calendar(db)
     return schedule_view(row, tz, holidays)
 
@@ -200,7 +200,7 @@ def create_schedule(store: Store, who: str, name: str, body: ScheduleBody) -> di
     _check_schedule(body)
     with store.tx() as db:
         if _one(db, "SELECT 1 AS x FROM access_schedules WHERE name = ?", [name]):
-            raise Conflict(f"schedule {name} exists", rule="schedule_exists", field="name")
+            raise Conflict("schedule {name} exists", rule="schedule_exists", field="name", name=name)
         db["access_schedules"].insert({"name": name, **_schedule_row(body)})
         audit.record(db, who, "create", "access_schedule", name, **body.model_dump(mode="json"))
         return _schedule_of(db, name)
@@ -223,8 +223,8 @@ def delete_schedule(store: Store, who: str, name: str) -> None:
         _schedule_of(db, name)
         users = _levels_using_schedules(db, [name])
         if users:
-            raise Conflict(f"schedule {name} is used by levels {', '.join(users)}", rule="schedule_in_use",
-                           field="name")
+            raise Conflict("schedule {name} is used by levels {levels}", rule="schedule_in_use", field="name", name=name,
+                           levels=", ".join(users))
         db.execute("DELETE FROM access_schedules WHERE name = ?", [name])
         audit.record(db, who, "delete", "access_schedule", name)
 
@@ -240,7 +240,7 @@ def list_levels(store: Store) -> list[dict[str, Any]]:
 def _level_of(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
     row = _one(db, "SELECT * FROM access_levels WHERE name = ?", [name])
     if row is None:
-        raise NotFound(f"no access level {name}", rule="unknown_level", field="name")
+        raise NotFound("no access level {name}", rule="unknown_level", field="name", name=name)
     return level_view(row)
 
 
@@ -251,11 +251,11 @@ def get_level(store: Store, name: str) -> dict[str, Any]:
 
 def _level_row(db: sqlite_utils.Database, body: LevelBody) -> dict[str, Any]:
     if body.schedule is not None and not _one(db, "SELECT 1 AS x FROM access_schedules WHERE name = ?", [body.schedule]):
-        raise NotFound(f"no schedule {body.schedule}", rule="unknown_schedule", field="schedule")
+        raise NotFound("no schedule {name}", rule="unknown_schedule", field="schedule", name=body.schedule)
     seen: set[str] = set()
     for i, item in enumerate(body.items):
         if item.gate_id in seen:
-            raise BadInput(f"gate {item.gate_id} is listed twice in this level", field=f"items.{i}.gate_id")
+            raise BadInput("gate {gate} is listed twice in this level", field=f"items.{i}.gate_id", gate=item.gate_id)
         seen.add(item.gate_id)
     return {
         "description": body.description,
@@ -269,7 +269,7 @@ def _level_row(db: sqlite_utils.Database, body: LevelBody) -> dict[str, Any]:
 def create_level(store: Store, who: str, name: str, body: LevelBody) -> dict[str, Any]:
     with store.tx() as db:
         if _one(db, "SELECT 1 AS x FROM access_levels WHERE name = ?", [name]):
-            raise Conflict(f"access level {name} exists", rule="level_exists", field="name")
+            raise Conflict("access level {name} exists", rule="level_exists", field="name", name=name)
         db["access_levels"].insert({"name": name, "builtin": 0, **_level_row(db, body)})
         audit.record(db, who, "create", "access_level", name, **body.model_dump(mode="json"))
         return _level_of(db, name)
@@ -290,14 +290,17 @@ def delete_level(store: Store, who: str, name: str) -> None:
     with store.tx() as db:
         level = _level_of(db, name)
         if level["builtin"]:
-            raise Conflict(f"access level {name} is built in", rule="builtin_level", field="name")
+            raise Conflict("access level {name} is built in", rule="builtin_level", field="name", name=name)
         cards = _one(db, "SELECT COUNT(*) AS n FROM access_card_levels l JOIN access_card_own o ON o.uid = l.uid "
                          "WHERE l.level = ?", [name])["n"]
         types = [r["card_type"] for r in db.query(
             "SELECT card_type FROM access_type_defaults WHERE level = ? ORDER BY card_type", [name])]
         if cards or types:
-            users = ([f"{cards} card(s)"] if cards else []) + [f"the default of {t}" for t in types]
-            raise Conflict(f"access level {name} is in use: {', '.join(users)}", rule="level_in_use", field="name")
+            if not types:
+                raise Conflict("access level {name} is in use: {cards} card(s)", rule="level_in_use", field="name",
+                               name=name, cards=cards)
+            raise Conflict("access level {name} is in use: {cards} card(s), and as the default of card types {types}",
+                           rule="level_in_use", field="name", name=name, cards=cards, types=", ".join(types))
         db.execute("DELETE FROM access_card_levels WHERE level = ?", [name])  # lists of earlier issues only
         db.execute("DELETE FROM access_levels WHERE name = ?", [name])
         audit.record(db, who, "delete", "access_level", name)
@@ -306,7 +309,7 @@ def delete_level(store: Store, who: str, name: str) -> None:
 def _need_levels(db: sqlite_utils.Database, names: Iterable[str]) -> None:
     for name in names:
         if not _one(db, "SELECT 1 AS x FROM access_levels WHERE name = ?", [name]):
-            raise NotFound(f"no access level {name}", rule="unknown_level", field="levels")
+            raise NotFound("no access level {name}", rule="unknown_level", field="levels", name=name)
 
 
 # --- card-type defaults ------------------------------------------------------------------
@@ -316,7 +319,7 @@ def _card_type(value: str) -> str:
     try:
         return CardType(value).value
     except ValueError:
-        raise BadInput(f"card_type must be one of {', '.join(t.value for t in CardType)}", field="card_type") from None
+        raise BadInput("card_type must be one of {types}", field="card_type", types=", ".join(t.value for t in CardType)) from None
 
 
 def type_defaults(store: Store) -> dict[str, list[str]]:
@@ -354,7 +357,7 @@ def _uid(uid: str) -> str:
 def _card_of(db: sqlite_utils.Database, uid: str) -> dict[str, Any]:
     card = _one(db, "SELECT * FROM cards WHERE uid = ?", [uid])
     if card is None:
-        raise NotFound(f"no card {uid}", rule="unknown_card", field="uid")
+        raise NotFound("no card {uid}", rule="unknown_card", field="uid", uid=uid)
     return card
 
 

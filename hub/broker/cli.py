@@ -79,7 +79,8 @@ def ca_gate(args: argparse.Namespace) -> int:
         with store.read() as db:
             known = bool(list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [args.gate_id])))
         if not known:
-            raise BadInput(f"no gate {args.gate_id}: run gate-hub gate add {args.gate_id}", rule="unknown_gate", field="gate_id")
+            raise BadInput("no gate {gate_id}: run gate-hub gate add {gate_id}", rule="unknown_gate", field="gate_id",
+                           gate_id=args.gate_id)
         _issue_gate_cert(config, store, args.gate_id, "cli:ca-gate")
         _written(logins.write_files(store, config))
     finally:

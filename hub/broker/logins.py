@@ -68,8 +68,8 @@ def check_gate_login_name(config: HubConfig, gate_id: str) -> None:
         raise BadInput(str(exc), rule="bad_gate_id", field="gate_id") from None
     if config.mqtt.username and gate_id == config.mqtt.username:
         raise Conflict(
-            f"gate id {gate_id!r} is the hub's broker username ([mqtt] username); name the gate otherwise",
-            rule="gate_is_hub_login",
+            "gate id {gate_id!r} is the hub's broker username ([mqtt] username); name the gate otherwise",
+            rule="gate_is_hub_login", gate_id=gate_id,
         )
 
 
@@ -82,7 +82,8 @@ def set_login(store: Store, gate_id: str, who: str) -> str:
     password = passwd.new_password()
     with store.tx() as db:
         if not list(db.query("SELECT 1 FROM gates WHERE gate_id = ?", [gate_id])):
-            raise NotFound(f"no gate {gate_id}: run gate-hub gate add {gate_id}", rule="unknown_gate", field="gate_id")
+            raise NotFound("no gate {gate_id}: run gate-hub gate add {gate_id}", rule="unknown_gate", field="gate_id",
+                           gate_id=gate_id)
         replaced = has_login(db, gate_id)
         db.execute(
             "INSERT INTO broker_logins (username, pw_hash, created_at) VALUES (?, ?, ?) "
@@ -123,7 +124,8 @@ def retire(store: Store, gate_id: str, who: str) -> Retired:
             "UPDATE broker_certs SET revoked_at = ? WHERE gate_id = ? AND revoked_at IS NULL", [now, gate_id]
         ).rowcount
         if not login and not certs:
-            raise NotFound(f"gate {gate_id} has no broker login or certificate", rule="unknown_gate", field="gate_id")
+            raise NotFound("gate {gate_id} has no broker login or certificate", rule="unknown_gate", field="gate_id",
+                           gate_id=gate_id)
         audit.record(db, who, "broker_retired", "gate", gate_id, certs_revoked=certs)
     return Retired(bool(login), certs)
 

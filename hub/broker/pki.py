@@ -169,7 +169,7 @@ class Pki:
 
     def load_ca(self) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
         if not self.exists():
-            raise NotFound(f"no estate CA in {self.root}: run gate-hub ca init first", rule="no_ca")
+            raise NotFound("no estate CA in {root}: run gate-hub ca init first", rule="no_ca", root=str(self.root))
         key = serialization.load_pem_private_key(self.ca_key.read_bytes(), password=None)
         cert = x509.load_pem_x509_certificate(self.ca_cert.read_bytes())
         return key, cert  # type: ignore[return-value]

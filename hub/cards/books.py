@@ -24,11 +24,13 @@ rolls back in any case).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlite_utils
 
+from hub.cards.rules import type_word
 from hub.errors import RuleViolation
+from hub.i18n.validation import N_
 from hub.stock import ledger
 from protocols.cards import CardStatus as S
 
@@ -38,8 +40,9 @@ TAKEN_BACK = ("return", "damage")
 HOLDING_ENDED = ("return", "damage", "report_lost")
 
 
-def _refuse(rule: str, detail: str) -> None:
-    raise RuleViolation(detail, rule=rule)
+def _refuse(rule: str, detail: str, **params: object) -> NoReturn:
+    """``detail``: a msgid (marked N_ where it is written), filled from ``params``."""
+    raise RuleViolation(detail, rule=rule, **params)
 
 
 # --- stock ------------------------------------------------------------------------------
@@ -104,7 +107,8 @@ def check_card_in_stock(db: sqlite_utils.Database, uid: str, card_type: str, at:
     """A card of the books leaving its type's stock by another way than a status change (a
     transfer): the books must hold it."""
     if _lowest_from(db, card_type, at) < 1:
-        _refuse("no_blank_in_stock", f"the books hold no {card_type} card from {at} on: card {uid} is not in them")
+        _refuse("no_blank_in_stock", N_("the books hold no {card_type} card from {at} on: card {uid} is not in them"),
+                card_type=type_word(card_type), at=at, uid=uid)
 
 
 def stock_entry_wanted(
@@ -126,14 +130,20 @@ def stock_entry_wanted(
     if before is not None and S(before) == S.IN_STOCK:
         if not drawer_card_in_books(db, uid, card_type):
             return False  # put back before the type was counted: never in the books, so nothing leaves them
-        need, what = 1, f"card {uid}"
+        need, blank = 1, False
     else:
-        need, what = 1 + _drawer_cards_in_books(db, card_type, uid), f"a blank {card_type} card"
+        need, blank = 1 + _drawer_cards_in_books(db, card_type, uid), True
     have = _lowest_from(db, card_type, at)
     if have < need:
-        _refuse("no_blank_in_stock",
-                f"the books hold {max(have, 0)} {card_type} card(s), {need - 1} of them returned cards with their "
-                f"own UID: there is no {what} in stock to use. Record the delivery (or a stocktake) first")
+        words = {"have": max(have, 0), "card_type": type_word(card_type), "returned": need - 1, "uid": uid}
+        if blank:
+            _refuse("no_blank_in_stock", N_(
+                "the books hold {have} {card_type} card(s), {returned} of them returned cards with their own UID: "
+                "there is no a blank {card_type} card in stock to use. Record the delivery (or a stocktake) first"),
+                **words)
+        _refuse("no_blank_in_stock", N_(
+            "the books hold {have} {card_type} card(s), {returned} of them returned cards with their own UID: "
+            "there is no card {uid} in stock to use. Record the delivery (or a stocktake) first"), **words)
     return True
 
 
@@ -148,10 +158,12 @@ def check_same_type(existing: dict[str, Any] | None, card_type: str) -> None:
     if existing["status"] not in (S.IN_STOCK.value, S.PERSONALISED.value):
         return
     if existing["card_type"] != str(card_type):
-        what = "stock" if existing["status"] == S.IN_STOCK.value else "made as that type"
-        _refuse("card_type_mismatch",
-                f"card {existing['uid']} is {existing['card_type']} ({what}); it cannot be issued as {card_type}"
-                + (" (a supervisor may transfer it to that type's stock first)" if what == "stock" else ""))
+        words = {"uid": existing["uid"], "was": type_word(existing["card_type"]), "card_type": type_word(card_type)}
+        if existing["status"] == S.IN_STOCK.value:
+            _refuse("card_type_mismatch", N_("card {uid} is {was} (stock); it cannot be issued as {card_type} (a "
+                                             "supervisor may transfer it to that type's stock first)"), **words)
+        _refuse("card_type_mismatch", N_("card {uid} is {was} (made as that type); it cannot be issued as "
+                                         "{card_type}"), **words)
 
 
 # --- deposits ---------------------------------------------------------------------------
@@ -176,16 +188,17 @@ def check_deposit_settled(db: sqlite_utils.Database, uid: str) -> None:
     dep = open_deposit(db, uid)
     if dep is not None:
         _refuse("deposit_outstanding",
-                f"the deposit on card {uid} (receipt {dep['receipt_no']}) is neither refunded nor forfeited: "
-                "settle it before the card goes back into stock")
+                N_("the deposit on card {uid} (receipt {receipt_no}) is neither refunded nor forfeited: "
+                   "settle it before the card goes back into stock"), uid=uid, receipt_no=dep["receipt_no"])
 
 
 def check_receipt_free(db: sqlite_utils.Database, receipt_no: str) -> None:
     """A new deposit's receipt number has not been used for another deposit."""
     rows = list(db.query("SELECT uid FROM card_deposits WHERE receipt_no = ? LIMIT 1", [receipt_no.strip()]))
     if rows:
-        _refuse("receipt_no_taken", f"receipt {receipt_no.strip()} is already the receipt of the deposit on card "
-                                    f"{rows[0]['uid']}: each deposit has its own receipt")
+        _refuse("receipt_no_taken", N_("receipt {receipt_no} is already the receipt of the deposit on card "
+                                       "{uid}: each deposit has its own receipt"),
+                receipt_no=receipt_no.strip(), uid=rows[0]["uid"])
 
 
 def holding_ended(db: sqlite_utils.Database, uid: str, dep: dict[str, Any], moves: tuple[str, ...]) -> bool:
@@ -202,18 +215,21 @@ def deposit_to_settle(db: sqlite_utils.Database, uid: str, receipt_no: str | Non
     caller's question (a deposit of an ended holding is settled whatever came after)."""
     all_ = deposits(db, uid)
     if not all_:
-        _refuse("no_deposit", f"no deposit was taken for card {uid}")
+        _refuse("no_deposit", N_("no deposit was taken for card {uid}"), uid=uid)
     receipt = (receipt_no or "").strip()
     matching = [d for d in all_ if d["receipt_no"] == receipt]
     if not matching:
-        _refuse("deposit_receipt_mismatch", "the receipt does not match a deposit paid for this card")
+        _refuse("deposit_receipt_mismatch", N_("the receipt does not match a deposit paid for this card"))
     open_ = [d for d in matching if is_open(d)]
     if open_:
         return open_[-1]
     dep = matching[-1]
     if dep["transferred_to"]:
-        _refuse("deposit_transferred", f"the deposit of card {uid} moved to its replacement {dep['transferred_to']}")
+        _refuse("deposit_transferred", N_("the deposit of card {uid} moved to its replacement {new_uid}"),
+                uid=uid, new_uid=dep["transferred_to"])
     if dep.get("forfeited_at"):
-        _refuse("deposit_forfeited", f"the deposit of card {uid} was forfeited on {dep['forfeited_at']}")
-    _refuse("deposit_already_refunded", f"the deposit of card {uid} was refunded on {dep['refunded_at']}")
+        _refuse("deposit_forfeited", N_("the deposit of card {uid} was forfeited on {at}"), uid=uid,
+                at=dep["forfeited_at"])
+    _refuse("deposit_already_refunded", N_("the deposit of card {uid} was refunded on {at}"), uid=uid,
+            at=dep["refunded_at"])
     raise AssertionError("unreachable")

@@ -53,10 +53,13 @@ import sqlite_utils
 
 from hub import audit
 from hub.access.plan import calendar
-from hub.cards.rules import DEPOSIT_TYPES, ENDING_TYPES, ROLE_BOUND_TYPES, TYPES_FOR_ROLE, UNIT_TYPES
+from hub.cards.rules import (DEPOSIT_TYPES, ENDING_TYPES, ROLE_BOUND_TYPES, TYPES_FOR_ROLE, UNIT_TYPES, spoken,
+                             type_word)
+from hub.cards.uid_words import uid_refused
 from hub.db import Store
 from hub.errors import BadInput
 from hub.gates import acl
+from hub.i18n.validation import N_
 from hub.stock.ledger import utc_iso
 from protocols.cardformats import FormatError, parse_printed, print_matches
 from protocols.cards import CardStatus, CardType
@@ -154,7 +157,19 @@ class RowError:
     row: int
     column: str | None
     rule: str
-    detail: str
+    detail: str  # in English; ``template`` and ``params`` give it in the reader's language
+    template: str = field(default="", repr=False, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def said(self, say: Callable[[str], str]) -> dict[str, Any]:
+        """As answered: the detail through ``say`` (the reader's gettext), its rule as it is."""
+        detail = self.detail
+        if self.template:
+            try:
+                detail = say(self.template).format(**self.params) if self.params else say(self.template)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return {"row": self.row, "column": self.column, "rule": self.rule, "detail": detail}
 
 
 @dataclass
@@ -193,11 +208,13 @@ class Checked:
     errors_by_rule: dict[str, int] = field(default_factory=dict)
     rows: int = 0
 
-    def refuse(self, row: int, column: str | None, rule: str, detail: str) -> None:
+    def refuse(self, row: int, column: str | None, rule: str, detail: str, **params: Any) -> None:
+        """``detail``: a msgid (marked N_ where it is written), filled from ``params``."""
         self.error_count += 1
         self.errors_by_rule[rule] = self.errors_by_rule.get(rule, 0) + 1
         if len(self.errors) < MAX_ERRORS_LISTED:
-            self.errors.append(RowError(row, column, rule, detail))
+            filled = detail.format(**params) if params else detail
+            self.errors.append(RowError(row, column, rule, filled, detail, params))
 
     @property
     def ok(self) -> bool:
@@ -244,7 +261,7 @@ def _csv_lines(data: bytes) -> Iterator[list[str]]:
     try:
         yield from csv.reader(io.StringIO(text))
     except csv.Error as exc:
-        raise BadInput(f"the CSV file cannot be read: {exc}", field="file", rule="bad_file") from None
+        raise BadInput("the CSV file cannot be read: {why}", field="file", rule="bad_file", why=str(exc)) from None
 
 
 def _check_zip(data: bytes) -> None:
@@ -256,8 +273,8 @@ def _check_zip(data: bytes) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise BadInput("the XLSX file cannot be read: it is not a sound zip file", field="file", rule="bad_file") from None
     if len(entries) > MAX_ZIP_ENTRIES or sum(e.file_size for e in entries) > MAX_UNPACKED_BYTES:
-        raise BadInput(f"the XLSX file would unpack past {MAX_UNPACKED_BYTES // MB} MB; split the file",
-                       field="file", rule="file_too_large")
+        raise BadInput("the XLSX file would unpack past {mb} MB; split the file",
+                       field="file", rule="file_too_large", mb=MAX_UNPACKED_BYTES // MB)
 
 
 def _xlsx_lines(data: bytes) -> Iterator[list[Any]]:
@@ -269,14 +286,16 @@ def _xlsx_lines(data: bytes) -> Iterator[list[Any]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file", rule="bad_file") from None
+        raise BadInput("the XLSX file cannot be read: {why}", field="file", rule="bad_file",
+                       why=type(exc).__name__) from None
     try:
         for row in wb.worksheets[0].iter_rows(values_only=True):  # read-only: parsed as iterated
             yield list(row)
     except BadInput:
         raise
     except Exception as exc:
-        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file", rule="bad_file") from None
+        raise BadInput("the XLSX file cannot be read: {why}", field="file", rule="bad_file",
+                       why=type(exc).__name__) from None
     finally:
         wb.close()
 
@@ -290,7 +309,8 @@ def read_table(data: bytes, filename: str) -> Table:
     """The file's header and rows; BadInput for a file that cannot be one (too big, no known
     columns, a required column missing, more than MAX_ROWS rows: reading stops there)."""
     if len(data) > MAX_BYTES:
-        raise BadInput(f"the file is larger than {MAX_BYTES // MB} MB; split it", field="file", rule="file_too_large")
+        raise BadInput("the file is larger than {mb} MB; split it", field="file", rule="file_too_large",
+                       mb=MAX_BYTES // MB)
     name = filename.lower()
     if name.endswith(".xlsx"):
         lines: Iterator[list[Any]] = _xlsx_lines(data)
@@ -307,17 +327,17 @@ def read_table(data: bytes, filename: str) -> Table:
         columns: dict[str, str] = {}
         for h, k in zip(header, keys):
             if k is None and h:
-                raise BadInput(f"unknown column {h!r}; the columns are {', '.join(FIELD_LENGTHS)} (or their Chinese "
-                               "names)", field=h, rule="unknown_column")
+                raise BadInput("unknown column {column!r}; the columns are {columns} (or their Chinese names)",
+                               field=h, rule="unknown_column", column=h, columns=", ".join(FIELD_LENGTHS))
             if k is not None:
                 if k in columns:
-                    raise BadInput(f"columns {columns[k]!r} and {h!r} are the same column", field=h,
-                                   rule="duplicate_column")
+                    raise BadInput("columns {first!r} and {second!r} are the same column", field=h,
+                                   rule="duplicate_column", first=columns[k], second=h)
                 columns[k] = h
         missing = [k for k in REQUIRED if k not in columns]
         if missing:
-            raise BadInput(f"required column(s) missing: {', '.join(missing)}", field=missing[0],
-                           rule="required_column_missing")
+            raise BadInput("required column(s) missing: {columns}", field=missing[0],
+                           rule="required_column_missing", columns=", ".join(missing))
         places = [(i, k) for i, k in enumerate(keys) if k is not None]
         rows: list[tuple[int, dict[str, str]]] = []
         for number, line in enumerate(lines, start=2):
@@ -325,7 +345,7 @@ def read_table(data: bytes, filename: str) -> Table:
             if not any(values.values()):
                 continue  # blank lines in spreadsheets mean nothing
             if len(rows) == MAX_ROWS:
-                raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file", rule="too_many_rows")
+                raise BadInput("more than {rows} rows; split the file", field="file", rule="too_many_rows", rows=MAX_ROWS)
             rows.append((number, values))
     finally:
         lines.close()
@@ -452,19 +472,20 @@ def check_rows(table: Table, known: Known, now: datetime, progress: Progress | N
             progress("checking", done)
         bad = False
 
-        def refuse(key: str | None, rule: str, detail: str) -> None:
+        def refuse(key: str | None, rule: str, detail: str, **params: Any) -> None:
             nonlocal bad
             bad = True
-            out.refuse(number, col.get(key, key) if key else None, rule, detail)
+            out.refuse(number, col.get(key, key) if key else None, rule, detail, **params)
 
         for key, text in cells.items():
             if len(text) > FIELD_LENGTHS[key]:
-                refuse(key, "too_long", f"{len(text)} characters; this column takes {FIELD_LENGTHS[key]}")
+                refuse(key, "too_long", N_("{length} characters; this column takes {most}"), length=len(text),
+                       most=FIELD_LENGTHS[key])
         if bad:
             continue
         for key in REQUIRED:
             if not cells.get(key):
-                refuse(key, "required", f"{key} is required")
+                refuse(key, "required", N_("{column} is required"), column=key)
         if bad:
             continue
 
@@ -473,41 +494,45 @@ def check_rows(table: Table, known: Known, now: datetime, progress: Progress | N
         try:
             uid = check_card_length(normalise_uid(raw_uid))
             if is_printed_number(raw_uid) and uid not in known.read_uids:
-                refuse("uid", "printed_number_not_uid", f"{raw_uid} is ten decimal digits, as a 125 kHz card's number "
-                       "is printed, and no reader here has read it: the old system's UID column must hold the UID")
+                refuse("uid", "printed_number_not_uid", N_("{uid} is ten decimal digits, as a 125 kHz card's number "
+                       "is printed, and no reader here has read it: the old system's UID column must hold the UID"),
+                       uid=raw_uid)
         except InvalidUid as exc:
-            refuse("uid", exc.rule, str(exc))
+            said = uid_refused(exc, exc.rule)
+            refuse("uid", exc.rule, said.template, **said.params)
         if uid:
             if uid in seen_uids:
-                refuse("uid", "duplicate_uid_in_file", f"{uid} is on row {seen_uids[uid]} already")
+                refuse("uid", "duplicate_uid_in_file", N_("{uid} is on row {on_row} already"), uid=uid,
+                       on_row=seen_uids[uid])
             else:
                 seen_uids[uid] = number
             if uid in known.uids:
-                refuse("uid", "uid_already_known", f"the hub has a card {uid} already")
+                refuse("uid", "uid_already_known", N_("the hub has a card {uid} already"), uid=uid)
         printed = cells.get("printed") or None
         if printed and uid:
             try:
                 if not print_matches(parse_printed(printed), uid):
-                    refuse("printed", "printed_number_mismatch", f"{printed} is not the printed number of card {uid}")
+                    refuse("printed", "printed_number_mismatch", N_("{printed} is not the printed number of card {uid}"),
+                           printed=printed, uid=uid)
             except FormatError as exc:
                 refuse("printed", "bad_printed_number", str(exc))
 
         ctype = TYPE_WORDS.get(cells["card_type"].casefold())
         if ctype is None:
-            refuse("card_type", "unknown_card_type", f"{cells['card_type']!r} is not one of "
-                   f"{', '.join(t.value for t in CardType)}")
+            refuse("card_type", "unknown_card_type", N_("{given!r} is not one of {card_types}"),
+                   given=cells["card_type"], card_types=", ".join(t.value for t in CardType))
         status_text = cells.get("status") or "active"
         status = STATUS_WORDS.get(status_text.casefold())
         if status is None:
-            refuse("status", "unknown_status", f"{status_text!r}: a migrated card is active, suspended, expired, "
-                   "lost or revoked")
+            refuse("status", "unknown_status", N_("{given!r}: a migrated card is active, suspended, expired, "
+                   "lost or revoked"), given=status_text)
 
         name = " ".join(cells["name"].split())
         unit = cells.get("unit", "").strip().upper() or None
         if ctype in UNIT_TYPES and unit is None:
-            refuse("unit", "unit_required", f"a {ctype.value} card belongs to a unit")
+            refuse("unit", "unit_required", N_("a {card_type} card belongs to a unit"), card_type=type_word(ctype))
         if unit is not None and known.units is not None and unit not in known.units:
-            refuse("unit", "unknown_unit", f"unit {unit} is not in the units register")
+            refuse("unit", "unknown_unit", N_("unit {unit} is not in the units register"), unit=unit)
 
         person_id = _person(cells, name, unit, ctype, known, refuse)
         if person_id is not None:
@@ -520,33 +545,36 @@ def check_rows(table: Table, known: Known, now: datetime, progress: Progress | N
                 try:
                     valid[key] = when(text, key == "valid_until")
                 except _BadDate:
-                    refuse(key, "bad_date", f"{text!r} is not a date (2026-03-01, 2026/3/1, or ISO 8601)")
+                    refuse(key, "bad_date", N_("{given!r} is not a date (2026-03-01, 2026/3/1, or ISO 8601)"), given=text)
         start, end = valid["valid_from"], valid["valid_until"]
         if start and end and end <= start:
-            refuse("valid_until", "validity_reversed", "valid_until must be after valid_from")
+            refuse("valid_until", "validity_reversed", N_("valid_until must be after valid_from"))
         if status in WORKING and ctype in ENDING_TYPES and end is None and not cells.get("valid_until"):
-            refuse("valid_until", "validity_end_required", f"a {ctype.value} card must have an end")
+            refuse("valid_until", "validity_end_required", N_("a {card_type} card must have an end"),
+                   card_type=type_word(ctype))
         if status in WORKING and end is not None and end <= now:
-            refuse("valid_until", "validity_in_past", f"ended {end.isoformat()}: import it with status expired")
+            refuse("valid_until", "validity_in_past", N_("ended {at}: import it with status expired"), at=end.isoformat())
 
         amount = None
         receipt = None
         if cells.get("deposit_cents"):
             text = cells["deposit_cents"]
             if not text.isdigit() or int(text) <= 0:
-                refuse("deposit_cents", "bad_amount", f"{text!r}: the deposit is whole fen above 0")
+                refuse("deposit_cents", "bad_amount", N_("{given!r}: the deposit is whole fen above 0"), given=text)
             elif ctype is not None and ctype not in DEPOSIT_TYPES:
-                refuse("deposit_cents", "deposit_not_taken", f"a {ctype.value} card takes no deposit")
+                refuse("deposit_cents", "deposit_not_taken", N_("a {card_type} card takes no deposit"),
+                       card_type=type_word(ctype))
             else:
                 amount = int(text)
                 receipt = cells.get("deposit_receipt") or (f"IMPORT-{uid}" if uid else None)
                 if receipt in seen_receipts:
-                    refuse("deposit_receipt", "duplicate_receipt_in_file", f"receipt {receipt} is on row "
-                           f"{seen_receipts[receipt]} already")
+                    refuse("deposit_receipt", "duplicate_receipt_in_file", N_("receipt {receipt} is on row {on_row} already"),
+                           receipt=receipt, on_row=seen_receipts[receipt])
                 elif receipt is not None:
                     seen_receipts[receipt] = number
                 if receipt in known.receipts:
-                    refuse("deposit_receipt", "receipt_no_taken", f"receipt {receipt} is another deposit's already")
+                    refuse("deposit_receipt", "receipt_no_taken", N_("receipt {receipt} is another deposit's already"),
+                           receipt=receipt)
 
         if bad:
             continue
@@ -558,19 +586,20 @@ def check_rows(table: Table, known: Known, now: datetime, progress: Progress | N
 
 
 def _person(cells: dict[str, str], name: str, unit: str | None, ctype: CardType | None, known: Known,
-            refuse: Callable[[str | None, str, str], None]) -> int | None:
+            refuse: Callable[..., None]) -> int | None:
     """The register's person this card is for: by person_id, else the one person of that
     name in that unit (the phone decides between namesakes); None when nobody matches."""
     text = cells.get("person_id")
     if text:
         if not text.isdigit() or int(text) not in known.people:
-            refuse("person_id", "unknown_person", f"no person {text} in the register")
+            refuse("person_id", "unknown_person", N_("no person {pid} in the register"), pid=text)
             return None
         pid = int(text)
         p_name, p_unit, _ = known.people[pid]
         if _fold(p_name) != _fold(name) or (p_unit and unit and p_unit.upper() != unit):
             refuse("name", "holder_differs_from_person",
-                   f"person {pid} is {p_name!r} of unit {p_unit}: not {name!r} of {unit}")
+                   N_("person {pid} is {name!r} of unit {unit}: not {given!r} of {given_unit}"),
+                   pid=pid, name=p_name, unit=p_unit, given=name, given_unit=unit)
             return None
     else:
         found = known.by_unit_name.get(((unit or ""), _fold(name)), [])
@@ -582,8 +611,8 @@ def _person(cells: dict[str, str], name: str, unit: str | None, ctype: CardType 
     role = known.people[pid][2]
     if ctype in ROLE_BOUND_TYPES and ctype not in TYPES_FOR_ROLE.get(role, frozenset()):
         refuse("card_type", "card_type_not_for_person",
-               f"{known.people[pid][0]} is registered as {role.replace('_', ' ')}: a {ctype.value.replace('_', ' ')} "
-               "card is not for them")
+               N_("{name} is registered as {role}: a {card_type} card is not for them"),
+               name=known.people[pid][0], role=spoken(role), card_type=spoken(ctype.value))
         return None
     return pid
 
@@ -681,7 +710,7 @@ def _receipts_taken_since(db: sqlite_utils.Database, cards: list[CardRow]) -> Ch
         for receipt, in db.execute("SELECT receipt_no FROM card_deposits"):
             if receipt in receipts:
                 late.refuse(receipts[receipt], "deposit_receipt", "receipt_no_taken",
-                            f"receipt {receipt} was taken since the check")
+                            N_("receipt {receipt} was taken since the check"), receipt=receipt)
     return late
 
 
@@ -691,5 +720,5 @@ def _uids_taken_since(db: sqlite_utils.Database, cards: list[CardRow]) -> Checke
     mine = {c.uid: c.row for c in cards}
     for uid, in db.execute("SELECT uid FROM cards"):
         if uid in mine:
-            late.refuse(mine[uid], "uid", "uid_already_known", f"card {uid} was written since the check")
+            late.refuse(mine[uid], "uid", "uid_already_known", N_("card {uid} was written since the check"), uid=uid)
     return late

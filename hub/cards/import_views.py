@@ -25,7 +25,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from functools import partial
+from typing import Any, Callable
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -34,6 +35,8 @@ from hub.auth import Principal, Role, require
 from hub.cards import bulk_import
 from hub.db import Store
 from hub.errors import BadInput, Conflict, DomainError, NotFound
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
 
 router = APIRouter(prefix="/api/v1/cards/imports", tags=["cards"])
 _supervisor = require(Role.SUPERVISOR)
@@ -53,8 +56,8 @@ class ImportJob:
     written: int = 0
     sha256: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    errors: list[bulk_import.RowError] = field(default_factory=list)
+    error: DomainError | dict[str, Any] | None = None
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     finished_at: str | None = None
     seconds: float | None = None
@@ -70,8 +73,13 @@ class ImportJob:
     def running(self) -> bool:
         return self.finished_at is None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, say: Callable[[str], str] = str) -> dict[str, Any]:
+        """The job as answered: its bad rows and its failure in the words of ``say`` (the reader's
+        gettext; English without it), rules and fields as they are."""
         out = dict(self.__dict__)
+        out["errors"] = [e.said(say) for e in self.errors]
+        if isinstance(self.error, DomainError):
+            out["error"] = {"error": self.error.rule, "detail": self.error.in_language(say), "field": self.error.field}
         out["url"] = f"{router.prefix}/{self.id}"
         return out
 
@@ -87,14 +95,14 @@ class ImportJobs:
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            raise NotFound(f"no import {job_id}", rule="unknown_import", field="id")
+            raise NotFound("no import {job_id}", rule="unknown_import", field="id", job_id=job_id)
         return job
 
     def start(self, store: Store, who: str, data: bytes, filename: str, dry_run: bool) -> ImportJob:
         with self._lock:
             busy = [j for j in self._jobs.values() if j.running]
             if busy:
-                raise Conflict(f"import {busy[0].id} is still running: wait for it", rule="import_running")
+                raise Conflict("import {job_id} is still running: wait for it", rule="import_running", job_id=busy[0].id)
             job = ImportJob(secrets.token_hex(8), who, filename, dry_run)
             self._jobs[job.id] = job
             while len(self._jobs) > KEEP_JOBS:
@@ -122,7 +130,7 @@ def run_job(store: Store, job: ImportJob, data: bytes) -> None:
         job.written = 0
         job.state = "refused"
     except DomainError as exc:
-        job.error = {"error": exc.rule, "detail": exc.detail, "field": exc.field}
+        job.error = exc
         job.state = "failed"
     except Exception as exc:  # the job must end, whatever happened; the traceback goes to the log
         import logging
@@ -138,7 +146,7 @@ def run_job(store: Store, job: ImportJob, data: bytes) -> None:
 
 def _report(job: ImportJob, checked: bulk_import.Checked) -> None:
     job.counts = checked.counts()
-    job.errors = [e.__dict__ for e in checked.errors]
+    job.errors = list(checked.errors)
 
 
 _made = threading.Lock()
@@ -164,13 +172,14 @@ async def start_import(
     """Start an import (or its dry run); 202 with the job to poll at its ``url``."""
     data = await file.read(bulk_import.MAX_BYTES + 1)
     if len(data) > bulk_import.MAX_BYTES:
-        raise BadInput(f"the file is larger than {bulk_import.MAX_BYTES // bulk_import.MB} MB; split it",
-                                   field="file", rule="file_too_large")
+        raise BadInput("the file is larger than {mb} MB; split it",
+                       field="file", rule="file_too_large", mb=bulk_import.MAX_BYTES // bulk_import.MB)
     job = jobs_of(request).start(request.app.state.store, who.who, data, file.filename or "", dry_run)
-    return JSONResponse(job.as_dict(), status_code=202, headers={"Location": job.as_dict()["url"]})
+    answer = job.as_dict(partial(gettext, language_of(request)))
+    return JSONResponse(answer, status_code=202, headers={"Location": answer["url"]})
 
 
 @router.get("/{job_id}")
 def import_status(request: Request, job_id: str = Path(max_length=32), _: Principal = Depends(_supervisor)) -> dict[str, Any]:
     """The job as it stands: state, rows checked and written, counts, every bad row."""
-    return jobs_of(request).get(job_id).as_dict()
+    return jobs_of(request).get(job_id).as_dict(partial(gettext, language_of(request)))

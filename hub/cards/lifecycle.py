@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from hub.errors import RuleViolation
+from hub.errors import RuleViolation, Word
+from hub.i18n.validation import N_
 from protocols.cards import CardStatus as S
 
 
@@ -45,21 +46,21 @@ class Move(StrEnum):
 
 #: words for messages ("a card that is lost cannot be resumed")
 _DONE = {
-    Move.PERSONALISE: "personalised",
-    Move.ISSUE: "issued",
-    Move.SUSPEND: "suspended",
-    Move.RESUME: "resumed",
-    Move.REPORT_LOST: "reported lost",
-    Move.REVOKE: "revoked",
-    Move.RETURN: "returned",
-    Move.REFUND_DEPOSIT: "refunded",
-    Move.FORFEIT_DEPOSIT: "settled by forfeiting its deposit",
-    Move.RESTOCK: "put back in stock",
-    Move.DAMAGE: "taken back as damaged",
-    Move.SCRAP: "scrapped",
-    Move.EXPIRE: "expired",
-    Move.RENEW: "renewed",
-    Move.TRANSFER: "transferred to another card type's stock",
+    Move.PERSONALISE: N_("personalised"),
+    Move.ISSUE: N_("issued"),
+    Move.SUSPEND: N_("suspended"),
+    Move.RESUME: N_("resumed"),
+    Move.REPORT_LOST: N_("reported lost"),
+    Move.REVOKE: N_("revoked"),
+    Move.RETURN: N_("returned"),
+    Move.REFUND_DEPOSIT: N_("refunded"),
+    Move.FORFEIT_DEPOSIT: N_("settled by forfeiting its deposit"),
+    Move.RESTOCK: N_("put back in stock"),
+    Move.DAMAGE: N_("taken back as damaged"),
+    Move.SCRAP: N_("scrapped"),
+    Move.EXPIRE: N_("expired"),
+    Move.RENEW: N_("renewed"),
+    Move.TRANSFER: N_("transferred to another card type's stock"),
 }
 
 _MOVES: dict[Move, dict[S, S]] = {
@@ -80,6 +81,19 @@ _MOVES: dict[Move, dict[S, S]] = {
     Move.TRANSFER: {S.IN_STOCK: S.IN_STOCK},
 }
 
+#: a status as a detail names it ("a card that is lost"): the status itself, a msgid
+_STATUS = {
+    S.IN_STOCK: N_("in_stock"), S.PERSONALISED: N_("personalised"), S.ACTIVE: N_("active"),
+    S.SUSPENDED: N_("suspended"), S.LOST: N_("lost"), S.REVOKED: N_("revoked"), S.RETURNED: N_("returned"),
+    S.SCRAPPED: N_("scrapped"), S.EXPIRED: N_("expired"),
+}
+
+
+def status_word(status: S | str) -> Word:
+    """A card's status as a detail's value, translated with the detail."""
+    return Word(_STATUS[S(status)])
+
+
 #: states no move leaves, with the rule that says so
 FINAL: dict[S, str] = {S.LOST: "lost_card_final", S.SCRAPPED: "scrapped_card_final"}
 
@@ -96,8 +110,11 @@ def next_status(current: S, move: Move) -> S:
         return target
     if current in FINAL:
         rule = FINAL[current]
-        raise RuleViolation(f"a card that is {current.value} is blocked for good; it cannot be {_DONE[move]}", rule=rule)
-    raise RuleViolation(f"a card that is {current.value} cannot be {_DONE[move]}", rule=f"{move.value}_from_{current.value}")
+        raise RuleViolation("a card that is {status} is blocked for good; it cannot be {done}", rule=rule,
+                            status=status_word(current), done=Word(_DONE[move]))
+    rule = f"{move.value}_from_{current.value}"
+    raise RuleViolation("a card that is {status} cannot be {done}", rule=rule,
+                        status=status_word(current), done=Word(_DONE[move]))
 
 
 def allowed_moves(current: S) -> list[Move]:

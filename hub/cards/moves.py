@@ -28,10 +28,12 @@ import sqlite_utils
 from hub import audit
 from hub.access import service as access
 from hub.cards import books, printed, rules
-from hub.cards.lifecycle import HELD, Move, next_status
+from hub.cards.lifecycle import HELD, Move, next_status, status_word
+from hub.cards.uid_words import uid_refused
 from hub.db import Store
-from hub.errors import BadInput, Conflict, NotFound, RuleViolation
+from hub.errors import BadInput, Conflict, NotFound, RuleViolation, Word
 from hub.gates import acl
+from hub.i18n.validation import N_
 from hub.stock import ledger
 from hub.stock.ledger import utc_iso
 from protocols.cards import CardStatus as S
@@ -91,6 +93,11 @@ def migrate(db: sqlite_utils.Database) -> None:
 
 #: moves whose reason the clerk must state (a refusal names rule ``reason_required``)
 NEEDS_REASON = {Move.SUSPEND, Move.REPORT_LOST, Move.DAMAGE, Move.SCRAP, Move.FORFEIT_DEPOSIT, Move.TRANSFER}
+#: those moves as the refusal names them ("a card cannot be report lost without a reason"), msgids
+REASON_WORDS = {
+    Move.SUSPEND: N_("suspend"), Move.REPORT_LOST: N_("report lost"), Move.DAMAGE: N_("damage"),
+    Move.SCRAP: N_("scrap"), Move.FORFEIT_DEPOSIT: N_("forfeit deposit"), Move.TRANSFER: N_("transfer"),
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,7 @@ def canonical(uid: str) -> str:
     try:
         return normalise_uid(uid)
     except InvalidUid as exc:
-        raise BadInput(str(exc), rule="bad_uid", field="uid") from None
+        raise uid_refused(exc, "bad_uid") from None
 
 
 def _card(db: sqlite_utils.Database, uid: str) -> dict[str, Any] | None:
@@ -122,7 +129,7 @@ def _card(db: sqlite_utils.Database, uid: str) -> dict[str, Any] | None:
 def _need_card(db: sqlite_utils.Database, uid: str) -> dict[str, Any]:
     card = _card(db, uid)
     if card is None:
-        raise NotFound(f"no card {uid}", rule="unknown_card", field="uid")
+        raise NotFound("no card {uid}", rule="unknown_card", field="uid", uid=uid)
     return card
 
 
@@ -179,8 +186,8 @@ def record_move(
 def _reason(move: Move, reason: str | None) -> str | None:
     text = (reason or "").strip() or None
     if move in NEEDS_REASON and text is None:
-        raise BadInput(f"a card cannot be {move.value.replace('_', ' ')} without a reason", field="reason",
-                       rule="reason_required")
+        raise BadInput("a card cannot be {move} without a reason", field="reason",
+                       rule="reason_required", move=Word(REASON_WORDS[move]))
     return text
 
 
@@ -225,9 +232,10 @@ def _parse_time(value: Any, field: str) -> str | None:
         try:
             at = datetime.fromisoformat(str(value))
         except ValueError:
-            raise BadInput(f"{field} must be an ISO 8601 time with an offset, not {value!r}", field=field) from None
+            raise BadInput("{field_name} must be an ISO 8601 time with an offset, not {value!r}", field=field,
+                           field_name=field, value=value) from None
     if at.tzinfo is None:
-        raise BadInput(f"{field} needs a timezone offset", field=field)
+        raise BadInput("{field_name} needs a timezone offset", field=field, field_name=field)
     return at.isoformat()
 
 
@@ -237,7 +245,7 @@ def _write_issued(
 ) -> tuple[S | None, S]:
     existing = _card(db, uid)
     if existing is not None and existing["status"] == S.ACTIVE.value:
-        raise Conflict(f"card {uid} is already active", rule="card_already_active", field="uid")
+        raise Conflict("card {uid} is already active", rule="card_already_active", field="uid", uid=uid)
     before = S(existing["status"]) if existing is not None else None
     after = next_status(before or S.IN_STOCK, Move.ISSUE)
     books.check_same_type(existing, card_type)
@@ -467,9 +475,10 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
         before = S(card["status"])
         after = next_status(before, move)
         if new is not None and before not in HELD:
-            raise RuleViolation(f"a {before.value} card is not the holder's to replace", rule="replace_not_held")
+            raise RuleViolation("a {status} card is not the holder's to replace", rule="replace_not_held",
+                                status=status_word(before))
         if new is not None and not card["holder_name"]:
-            raise RuleViolation(f"card {uid} has no holder to give a replacement", rule="replace_no_holder")
+            raise RuleViolation("card {uid} has no holder to give a replacement", rule="replace_no_holder", uid=uid)
         if new is not None:
             _refuse_expired_replacement(card, at)
         _set_status(db, uid, after, at)
@@ -510,7 +519,8 @@ def transfer(store: Store, who: str, uid: str, card_type: str, reason: str | Non
         after = next_status(before, Move.TRANSFER)
         source = card["card_type"]
         if source == target:
-            raise RuleViolation(f"card {uid} is {target} stock already", rule="transfer_to_same_type")
+            raise RuleViolation("card {uid} is {card_type} stock already", rule="transfer_to_same_type", uid=uid,
+                                card_type=target)
         out = bool(source) and ledger.is_counted(db, source) and books.drawer_card_in_books(db, uid, source)
         if out:
             books.check_card_in_stock(db, uid, source, when)
@@ -537,8 +547,9 @@ def _refuse_expired_replacement(card: dict[str, Any], at: datetime | None) -> No
     ended = card["valid_until"] is not None and datetime.fromisoformat(card["valid_until"]) <= now
     if card["status"] == S.EXPIRED.value or ended:
         raise RuleViolation(
-            f"card {card['uid']} has expired: a replacement would not open any gate. Report it without a "
-            "replacement, then issue a new card (its rules are checked again)", rule="replace_expired_card")
+            "card {uid} has expired: a replacement would not open any gate. Report it without a "
+            "replacement, then issue a new card (its rules are checked again)", rule="replace_expired_card",
+            uid=card["uid"])
 
 
 def report_lost(store: Store, who: str, uid: str, reason: str | None, *, replacement_uid: str | None = None,

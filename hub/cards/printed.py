@@ -22,14 +22,13 @@ import sqlite_utils
 from fastapi import APIRouter, Depends, Query, Request
 
 from hub.auth import Principal, Role, require
+from hub.cards.uid_words import print_refused, uid_refused
 from hub.errors import BadInput, Conflict, NotFound
 from protocols.cardformats import FormatError, Printed, parse_printed, print_matches
-from protocols.uid import PRINT_HINT, InvalidUid, check_card_length, is_printed_number
+from protocols.uid import InvalidUid, check_card_length, is_printed_number
 
 router = APIRouter(prefix="/api/v1/cards", tags=["cards"])
 _staff = require(Role.CLERK, Role.SUPERVISOR)
-
-TAP_HINT = "tap the card on the desk reader so the hub reads its UID"
 
 
 def was_read(db: sqlite_utils.Database, uid: str) -> bool:
@@ -46,12 +45,14 @@ def check_new_uid(db: sqlite_utils.Database, uid: str) -> str:
     try:
         check_card_length(uid)
     except InvalidUid as exc:
-        raise BadInput(str(exc), rule=exc.rule, field="uid") from None
+        raise uid_refused(exc, exc.rule) from None
     if is_printed_number(uid) and not was_read(db, uid):
+        # the hint is protocols.uid.PRINT_HINT, written out so the catalogs hold the whole text
         raise BadInput(
-            f"{uid} is ten decimal digits, as a 125 kHz card's number is printed, and no reader here has read it: "
-            f"{PRINT_HINT}",
-            rule="printed_number_not_uid", field="uid",
+            "{uid} is ten decimal digits, as a 125 kHz card's number is printed, and no reader here has read it: "
+            "tap the card on the desk reader so the hub reads its UID, or find the card by its print "
+            "(GET /api/v1/cards/find?printed=...)",
+            rule="printed_number_not_uid", field="uid", uid=uid,
         )
     return uid
 
@@ -77,12 +78,13 @@ def find(db: sqlite_utils.Database, printed: Printed) -> dict[str, Any]:
     """The one card ``printed`` names; NotFound or Conflict (with the tap hint) otherwise."""
     rows = _candidates(db, printed)
     if not rows:
-        raise NotFound(f"no card matches {printed.describe()}: {TAP_HINT}", rule="printed_number_no_card",
-                       field="printed")
+        raise NotFound("no card matches {printed}: tap the card on the desk reader so the hub reads its UID",
+                       rule="printed_number_no_card", field="printed", printed=printed.describe())
     if len(rows) > 1:
         uids = ", ".join(sorted(r["uid"] for r in rows))
-        raise Conflict(f"{printed.describe()} matches {len(rows)} cards ({uids}): {TAP_HINT}",
-                       rule="printed_number_ambiguous", field="printed")
+        raise Conflict("{printed} matches {count} cards ({uids}): tap the card on the desk reader so the hub reads "
+                       "its UID", rule="printed_number_ambiguous", field="printed", printed=printed.describe(),
+                       count=len(rows), uids=uids)
     row = rows[0]
     return {
         "uid": row["uid"],
@@ -110,6 +112,6 @@ def find_by_print(
     try:
         parsed = parse_printed(printed, facility=facility, number=number, bits=bits)
     except FormatError as exc:
-        raise BadInput(str(exc), rule="bad_printed_number", field="printed") from None
+        raise print_refused(exc, "bad_printed_number") from None
     with request.app.state.store.read() as db:
         return find(db, parsed)

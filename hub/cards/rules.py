@@ -34,12 +34,13 @@ place a tenancy or a permit is kept.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlite_utils
 from pydantic import BaseModel, Field
 
-from hub.errors import BadInput, RuleViolation
+from hub.errors import BadInput, RuleViolation, Word
+from hub.i18n.validation import N_
 from protocols.cards import CardStatus, CardType
 
 
@@ -93,8 +94,32 @@ ENDING_TYPES = frozenset({CardType.TENANT, CardType.TEMPORARY, CardType.RENOVATI
 APPLICANTS = ("holder", "owner", "agent")
 
 
-def _refuse(rule: str, detail: str) -> None:
-    raise RuleViolation(detail, rule=rule)
+#: a card type as a detail names it ("a tenant card takes a deposit"): the type itself, a msgid
+_TYPE_WORDS = {
+    CardType.OWNER: N_("owner"), CardType.RESIDENT: N_("resident"), CardType.TENANT: N_("tenant"),
+    CardType.DOMESTIC_HELPER: N_("domestic_helper"), CardType.TEMPORARY: N_("temporary"),
+    CardType.RENOVATION_WORKER: N_("renovation_worker"), CardType.STAFF: N_("staff"),
+}
+#: card types and people's roles as a sentence says them ("registered as domestic helper"), msgids
+_SPOKEN = (N_("owner"), N_("resident"), N_("tenant"), N_("domestic helper"), N_("temporary"),
+           N_("renovation worker"), N_("staff"), N_("family"), N_("visitor"))
+
+
+def type_word(card_type: str | None) -> Word | str:
+    """A card type as a detail's value: a Word (translated with the detail) if it is one of ours."""
+    try:
+        return Word(_TYPE_WORDS[CardType(card_type)])
+    except ValueError:
+        return str(card_type)
+
+
+def spoken(value: str) -> Word:
+    return Word(value.replace("_", " "))
+
+
+def _refuse(rule: str, detail: str, **params: object) -> NoReturn:
+    """``detail``: a msgid (marked N_ where it is written), filled from ``params``."""
+    raise RuleViolation(detail, rule=rule, **params)
 
 
 def _day(value: Any, field: str) -> date | None:
@@ -105,7 +130,8 @@ def _day(value: Any, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise BadInput(f"{field} must be a date YYYY-MM-DD, not {value!r}", field=field) from None
+        raise BadInput("{field_name} must be a date YYYY-MM-DD, not {value!r}", field=field, field_name=field,
+                       value=value) from None
 
 
 def _instant(value: Any, field: str) -> datetime | None:
@@ -114,9 +140,10 @@ def _instant(value: Any, field: str) -> datetime | None:
     try:
         at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
-        raise BadInput(f"{field} must be ISO 8601 with an offset, not {value!r}", field=field) from None
+        raise BadInput("{field_name} must be ISO 8601 with an offset, not {value!r}", field=field, field_name=field,
+                       value=value) from None
     if at.tzinfo is None:
-        raise BadInput(f"{field} needs a timezone offset", field=field)
+        raise BadInput("{field_name} needs a timezone offset", field=field, field_name=field)
     return at
 
 
@@ -135,25 +162,27 @@ def _from_person(db: sqlite_utils.Database, req: dict[str, Any]) -> dict[str, An
     if pid in (None, ""):
         return req
     if not _has_table(db, "people"):
-        _refuse("unknown_person", f"no person {pid} in the register")
+        _refuse("unknown_person", N_("no person {pid} in the register"), pid=pid)
     rows = list(db.query(
         "SELECT p.*, h.unit_code AS employer_unit_code FROM people p "
         "LEFT JOIN households h ON h.id = p.employer_household_id WHERE p.id = ?", [pid]))
     if not rows:
-        _refuse("unknown_person", f"no person {pid} in the register")
+        _refuse("unknown_person", N_("no person {pid} in the register"), pid=pid)
     p = rows[0]
     ctype = CardType(req.get("card_type"))
     if ctype in ROLE_BOUND_TYPES and ctype not in TYPES_FOR_ROLE.get(p["role"], frozenset()):
         _refuse("card_type_not_for_person",
-                f"{p['name']} is registered as {p['role'].replace('_', ' ')}: a {ctype.value.replace('_', ' ')} "
-                "card is not for them")
+                N_("{name} is registered as {role}: a {card_type} card is not for them"),
+                name=p["name"], role=spoken(p["role"]), card_type=spoken(ctype.value))
     holder = req.get("holder") or {}
     if not _same_name(holder.get("name"), p["name"]):
         _refuse("holder_differs_from_person",
-                f"the holder's name {holder.get('name')!r} is not the name of person {pid} ({p['name']!r})")
+                N_("the holder's name {given!r} is not the name of person {pid} ({name!r})"),
+                given=holder.get("name"), pid=pid, name=p["name"])
     if p.get("unit_code") and str(holder.get("unit") or "").strip().upper() != p["unit_code"]:
         _refuse("holder_differs_from_person",
-                f"the holder's unit {holder.get('unit')!r} is not the unit of person {pid} ({p['unit_code']})")
+                N_("the holder's unit {given!r} is not the unit of person {pid} ({unit})"),
+                given=holder.get("unit"), pid=pid, unit=p["unit_code"])
     filled = dict(req)
     keys = {"tenancy_start": "tenancy_start", "tenancy_end": "tenancy_end",
             "police_registration_no": "police_registration_no", "permit_no": "permit_no",
@@ -165,7 +194,8 @@ def _from_person(db: sqlite_utils.Database, req: dict[str, Any]) -> dict[str, An
                 filled[key] = recorded
         elif recorded and str(given).strip().upper()[:64] != str(recorded).strip().upper()[:64]:
             _refuse("particulars_differ_from_person",
-                    f"{key} {given!s} is not what person {pid}'s record says ({recorded}): correct the record first")
+                    N_("{key} {given} is not what person {pid}'s record says ({recorded}): correct the record first"),
+                    key=key, given=str(given), pid=pid, recorded=recorded)
     return filled
 
 
@@ -197,7 +227,7 @@ def check_issue(
     try:
         ctype = CardType(request.get("card_type"))
     except ValueError:
-        raise BadInput(f"unknown card_type {request.get('card_type')!r}", field="card_type") from None
+        raise BadInput("unknown card_type {card_type!r}", field="card_type", card_type=request.get("card_type")) from None
     req = _from_person(db, request)
 
     # the UID: a lost or scrapped card never comes back (hub.cards.lifecycle says which)
@@ -214,75 +244,75 @@ def check_issue(
     valid_from = _instant(req.get("valid_from"), "valid_from")
     valid_until = _instant(req.get("valid_until"), "valid_until")
     if valid_from and valid_until and valid_until <= valid_from:
-        _refuse("validity_reversed", "valid_until must be after valid_from")
+        _refuse("validity_reversed", N_("valid_until must be after valid_from"))
     if ctype in ENDING_TYPES and valid_until and valid_until <= now:
-        _refuse("validity_in_past", "valid_until is already past")
+        _refuse("validity_in_past", N_("valid_until is already past"))
     if ctype in ENDING_TYPES and valid_until is None:
-        _refuse("validity_end_required", f"a {ctype.value} card must have an end: set valid_until")
+        _refuse("validity_end_required", N_("a {card_type} card must have an end: set valid_until"), card_type=type_word(ctype))
 
     holder = req.get("holder") or {}
     unit_code = str(holder.get("unit") or "").strip()
     unit: dict[str, Any] | None | bool = True
     if ctype in UNIT_TYPES:
         if not unit_code:
-            _refuse("unit_required", f"a {ctype.value} card belongs to a unit: holder.unit is required")
+            _refuse("unit_required", N_("a {card_type} card belongs to a unit: holder.unit is required"), card_type=type_word(ctype))
         unit = _unit(db, unit_code)
         if unit is None:
-            _refuse("unknown_unit", f"unit {unit_code} is not in the units register")
+            _refuse("unknown_unit", N_("unit {unit} is not in the units register"), unit=unit_code)
     if isinstance(unit, dict) and unit.get("owner_kind") == "company" and not str(req.get("company_letter_ref") or "").strip():
-        _refuse("company_letter_required", f"unit {unit_code} is company-owned: the company's letter is required")
+        _refuse("company_letter_required", N_("unit {unit} is company-owned: the company's letter is required"), unit=unit_code)
 
     applicant = req.get("applicant")
     if applicant not in (None, "") and applicant not in APPLICANTS:
-        raise BadInput(f"applicant must be one of {', '.join(APPLICANTS)}", field="applicant")
+        raise BadInput("applicant must be one of {applicants}", field="applicant", applicants=", ".join(APPLICANTS))
     if applicant == "agent" and not str(req.get("authorisation_ref") or "").strip():
-        _refuse("agent_authorisation_required", "an agent applying needs the owner's written authorisation")
+        _refuse("agent_authorisation_required", N_("an agent applying needs the owner's written authorisation"))
 
     if ctype == CardType.TENANT:
         end = _day(req.get("tenancy_end"), "tenancy_end")
         start = _day(req.get("tenancy_start"), "tenancy_start")
         if end is None:
-            _refuse("tenancy_end_required", "a tenant card needs the tenancy's end date")
+            _refuse("tenancy_end_required", N_("a tenant card needs the tenancy's end date"))
         if start and start > end:
-            _refuse("tenancy_reversed", "the tenancy ends before it starts")
+            _refuse("tenancy_reversed", N_("the tenancy ends before it starts"))
         if end < today:
-            _refuse("tenancy_ended", f"the tenancy ended on {end.isoformat()}")
+            _refuse("tenancy_ended", N_("the tenancy ended on {day}"), day=end.isoformat())
         if not str(req.get("police_registration_no") or "").strip():
-            _refuse("police_registration_required", "a tenant must be registered at the police station before a card is issued")
+            _refuse("police_registration_required", N_("a tenant must be registered at the police station before a card is issued"))
         if valid_until and valid_until.date() > end:
-            _refuse("validity_beyond_tenancy", f"the card would outlast the tenancy ({end.isoformat()})")
+            _refuse("validity_beyond_tenancy", N_("the card would outlast the tenancy ({day})"), day=end.isoformat())
 
     if ctype == CardType.DOMESTIC_HELPER:
         employer = str(req.get("employer_unit") or unit_code or "").strip()
         if not employer:
-            _refuse("employer_household_required", "a domestic helper card is tied to the employing household")
+            _refuse("employer_household_required", N_("a domestic helper card is tied to the employing household"))
         if _current_household(db, employer) is False:
-            _refuse("unknown_household", f"no household lives in unit {employer}")
+            _refuse("unknown_household", N_("no household lives in unit {unit}"), unit=employer)
 
     if ctype == CardType.RENOVATION_WORKER:
         until = _day(req.get("permit_until"), "permit_until")
         if not str(req.get("permit_no") or "").strip() or until is None:
-            _refuse("permit_required", "a renovation worker card is issued only with the permit number and its end date")
+            _refuse("permit_required", N_("a renovation worker card is issued only with the permit number and its end date"))
         if until < today:
-            _refuse("permit_expired", f"the renovation permit ended on {until.isoformat()}")
+            _refuse("permit_expired", N_("the renovation permit ended on {day}"), day=until.isoformat())
         if valid_until and valid_until.date() > until:
-            _refuse("validity_beyond_permit", f"the card would outlast the permit ({until.isoformat()})")
+            _refuse("validity_beyond_permit", N_("the card would outlast the permit ({day})"), day=until.isoformat())
         if isinstance(unit, dict) and not unit.get("handed_over", 1):
-            _refuse("unit_not_handed_over", f"unit {unit_code} has not been handed over: no renovation yet")
+            _refuse("unit_not_handed_over", N_("unit {unit} has not been handed over: no renovation yet"), unit=unit_code)
 
     deposit = req.get("deposit")
     if not taking_deposit:
         return
     if ctype in DEPOSIT_TYPES:
         if not isinstance(deposit, dict):
-            _refuse("deposit_required", f"a {ctype.value} card takes a deposit: amount_cents and receipt_no")
+            _refuse("deposit_required", N_("a {card_type} card takes a deposit: amount_cents and receipt_no"), card_type=type_word(ctype))
         amount = deposit.get("amount_cents")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise BadInput("deposit.amount_cents must be a whole number of cents above 0", field="deposit.amount_cents")
         if not str(deposit.get("receipt_no") or "").strip():
-            _refuse("deposit_receipt_required", "the deposit's receipt number is required: the refund is made against it")
+            _refuse("deposit_receipt_required", N_("the deposit's receipt number is required: the refund is made against it"))
         from hub.cards.books import check_receipt_free
 
         check_receipt_free(db, str(deposit["receipt_no"]))
     elif deposit:
-        _refuse("deposit_not_taken", f"a {ctype.value} card takes no deposit")
+        _refuse("deposit_not_taken", N_("a {card_type} card takes no deposit"), card_type=type_word(ctype))

@@ -12,8 +12,9 @@ from datetime import datetime, timezone
 from hub.cards import moves
 from hub.cards.lifecycle import Move, next_status
 from hub.cards.models import Card, IssueCard, card_from_row
+from hub.cards.uid_words import uid_refused
 from hub.db import Store
-from hub.errors import BadInput, NotFound
+from hub.errors import NotFound
 from hub.gates import acl
 from protocols.cards import CardStatus
 from protocols.uid import InvalidUid, normalise_uid
@@ -31,7 +32,7 @@ def canonical(uid: str) -> str:
     try:
         return normalise_uid(uid)
     except InvalidUid as exc:
-        raise BadInput(str(exc), rule="bad_uid", field="uid") from None
+        raise uid_refused(exc, "bad_uid") from None
 
 
 def issue(store: Store, who: str, req: IssueCard) -> Card:
@@ -48,7 +49,7 @@ def revoke(store: Store, who: str, uid: str, reason: str | None = None) -> Card:
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
         if not rows:
-            raise NotFound(f"no card {uid}", rule="unknown_card", field="uid")
+            raise NotFound("no card {uid}", rule="unknown_card", field="uid", uid=uid)
         current = CardStatus(rows[0]["status"])
         status = next_status(current, Move.REVOKE)
         db["cards"].update(uid, {"status": status.value, "updated_at": _now()})
@@ -63,7 +64,7 @@ def get(store: Store, uid: str) -> Card:
     with store.read() as db:
         rows = list(db.query("SELECT * FROM cards WHERE uid = ?", [uid]))
     if not rows:
-        raise NotFound(f"no card {uid}", rule="unknown_card", field="uid")
+        raise NotFound("no card {uid}", rule="unknown_card", field="uid", uid=uid)
     return card_from_row(rows[0])
 
 

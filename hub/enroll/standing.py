@@ -7,39 +7,45 @@ hub.cards.lifecycle, so the desk never offers a move the card centre would refus
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from hub.cards.lifecycle import Move, allowed_moves
+from hub.i18n.validation import N_
 from protocols.cards import CardStatus
 
 #: a tap older than this when it reaches the hub is not shown: after an outage the
 #: outbox delivers late, and a stale tap must not fill a clerk's form
 MAX_AGE_S = 30.0
 
-#: status -> (state shown to the page, how it reads)
+#: status -> (state shown to the page, how it reads: a msgid, translated where it is answered)
 _WORDS: dict[CardStatus, tuple[str, str]] = {
-    CardStatus.IN_STOCK: ("in_stock", "a blank card in stock, not issued yet"),
-    CardStatus.PERSONALISED: ("personalised", "personalised for {holder}, not handed over yet"),
-    CardStatus.ACTIVE: ("issued", "already issued to {holder} (active)"),
-    CardStatus.SUSPENDED: ("issued", "already issued to {holder} (suspended)"),
-    CardStatus.EXPIRED: ("issued", "already issued to {holder} (expired)"),
-    CardStatus.REVOKED: ("revoked", "revoked: was issued to {holder}"),
-    CardStatus.LOST: ("lost", "reported lost, blocked for good: was issued to {holder}"),
-    CardStatus.RETURNED: ("returned", "taken back: was issued to {holder}"),
-    CardStatus.SCRAPPED: ("scrapped", "scrapped: this card was destroyed"),
+    CardStatus.IN_STOCK: ("in_stock", N_("a blank card in stock, not issued yet")),
+    CardStatus.PERSONALISED: ("personalised", N_("personalised for {holder}, not handed over yet")),
+    CardStatus.ACTIVE: ("issued", N_("already issued to {holder} (active)")),
+    CardStatus.SUSPENDED: ("issued", N_("already issued to {holder} (suspended)")),
+    CardStatus.EXPIRED: ("issued", N_("already issued to {holder} (expired)")),
+    CardStatus.REVOKED: ("revoked", N_("revoked: was issued to {holder}")),
+    CardStatus.LOST: ("lost", N_("reported lost, blocked for good: was issued to {holder}")),
+    CardStatus.RETURNED: ("returned", N_("taken back: was issued to {holder}")),
+    CardStatus.SCRAPPED: ("scrapped", N_("scrapped: this card was destroyed")),
 }
 
 
-def standing(uid: str, card: dict[str, Any] | None) -> dict[str, Any]:
-    """The standing of ``uid`` given its row in the cards table (None: the hub has none)."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def standing(uid: str, card: dict[str, Any] | None, say: Callable[[str], str] = _as_is) -> dict[str, Any]:
+    """The standing of ``uid`` given its row in the cards table (None: the hub has none);
+    ``text`` through ``say`` (the reader's gettext; English without it)."""
     if card is None:
         return {"uid": uid, "state": "unknown", "status": None, "card_type": None, "holder": None,
-                "can_issue": True, "text": "not known: a new card"}
+                "can_issue": True, "text": say(N_("not known: a new card"))}
     status = CardStatus(card["status"])
     holder = None
     if card.get("holder_name"):
         holder = {"name": card["holder_name"], "unit": card.get("holder_unit")}
-    who = "nobody"
+    who = say(N_("nobody"))
     if holder:
         who = holder["name"] + (f", {holder['unit']}" if holder["unit"] else "")
     state, words = _WORDS[status]
@@ -50,7 +56,7 @@ def standing(uid: str, card: dict[str, Any] | None) -> dict[str, Any]:
         "card_type": card.get("card_type"),
         "holder": holder,
         "can_issue": Move.ISSUE in allowed_moves(status),
-        "text": words.format(holder=who),
+        "text": say(words).format(holder=who),
     }
 
 

@@ -9,7 +9,7 @@ what it missed, if still fresh. Rows are kept a day, for "which card did I tap a
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import sqlite_utils
 
@@ -67,8 +67,10 @@ def card_row(db: sqlite_utils.Database, uid: str) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
-def after(db: sqlite_utils.Database, gate_id: str, seq: int, limit: int = 50) -> list[dict[str, Any]]:
-    """Presentations at ``gate_id`` kept after ``seq``, oldest first, each with the UID's standing now."""
+def after(db: sqlite_utils.Database, gate_id: str, seq: int, limit: int = 50,
+          say: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """Presentations at ``gate_id`` kept after ``seq``, oldest first, each with the UID's standing
+    now (its text through ``say``, the reader's gettext)."""
     rows = db.query(
         "SELECT * FROM enroll_presentations WHERE gate_id = ? AND seq > ? ORDER BY seq LIMIT ?", [gate_id, seq, limit]
     )
@@ -82,7 +84,7 @@ def after(db: sqlite_utils.Database, gate_id: str, seq: int, limit: int = 50) ->
             "uid": r["uid"],
             "at": r["at"],
             "received_at": r["received_at"],
-            "standing": standing(r["uid"], card_row(db, r["uid"])),
+            "standing": standing(r["uid"], card_row(db, r["uid"]), *([say] if say else [])),
         }
         for r in list(rows)
     ]

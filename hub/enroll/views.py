@@ -8,6 +8,7 @@ is never sent one older than standing.MAX_AGE_S (the clerk has moved on by then)
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
@@ -21,6 +22,8 @@ from hub.enroll.standing import received_recently, standing
 from hub.errors import Forbidden, NotFound
 from hub.events.bus import last_event_id, sse_response
 from hub.gates import service as gates
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
 
 router = APIRouter(prefix="/api/v1/enroll", tags=["enrolment desk"])
 static_router = APIRouter(include_in_schema=False)
@@ -50,17 +53,18 @@ def card_standing(request: Request, uid: str, _: Principal = Depends(_clerks)) -
     """The standing of a UID the clerk typed, in the same words as a tapped one."""
     uid = canonical(uid)
     with request.app.state.store.read() as db:
-        return standing(uid, desk.card_row(db, uid))
+        return standing(uid, desk.card_row(db, uid), partial(gettext, language_of(request)))
 
 
 @router.get("/stations/{gate_id}/stream")
 async def stream(request: Request, gate_id: str, who: Principal = Depends(_clerks)) -> StreamingResponse:
     """Taps at one station from now on (or after Last-Event-ID), each with the UID's standing."""
     if not who.may_use_gate(gate_id):
-        raise Forbidden(f"{who.who} may not use station {gate_id}", rule="gate_not_allowed")
+        raise Forbidden("{who} may not use station {gate_id}", rule="gate_not_allowed", who=who.who, gate_id=gate_id)
     if not any(s["gate_id"] == gate_id for s in await run_in_threadpool(_stations, request, who)):
-        raise NotFound(f"no enrolment station {gate_id}", rule="unknown_station", field="gate_id")
+        raise NotFound("no enrolment station {gate_id}", rule="unknown_station", field="gate_id", gate_id=gate_id)
     store = request.app.state.store
+    say = partial(gettext, language_of(request))
 
     def now_seq() -> int:
         with store.read() as db:
@@ -68,7 +72,7 @@ async def stream(request: Request, gate_id: str, who: Principal = Depends(_clerk
 
     def read(seq: int) -> list[dict]:
         with store.read() as db:
-            return desk.after(db, gate_id, seq)
+            return desk.after(db, gate_id, seq, say=say)
 
     def fresh(row: dict) -> bool:
         return received_recently(row["received_at"], datetime.now(timezone.utc))

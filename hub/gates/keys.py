@@ -152,7 +152,7 @@ class GateKeys:
             row = list(db.query("SELECT keys_sealed FROM gates WHERE gate_id = ?", [gate_id]))[0]
             keys = _open(self.sealer, gate_id, row["keys_sealed"])
             if keys and not rotate:
-                raise Conflict(f"gate {gate_id} already has a key; use --rotate-key to replace it", rule="gate_has_key")
+                raise Conflict("gate {gate} already has a key; use --rotate-key to replace it", rule="gate_has_key", gate=gate_id)
             keys = [*keys, key]
             if len(keys) > MAX_KEYS:
                 keys = [keys[0], *keys[-(MAX_KEYS - 1):]]

@@ -122,7 +122,7 @@ def get_gate(store: Store, gate_id: str, stale_s: int) -> dict[str, Any]:
     with store.read() as db:
         rows = list(db.query("SELECT * FROM gates WHERE gate_id = ?", [gate_id]))
         if not rows:
-            raise NotFound(f"no gate {gate_id}", rule="unknown_gate", field="gate_id")
+            raise NotFound("no gate {gate}", rule="unknown_gate", field="gate_id", gate=gate_id)
         return gate_view(rows[0], acl.head(db, gate_id), now, stale_s)
 
 
@@ -131,22 +131,22 @@ def open_command(
 ) -> GateCommand:
     """Check, sign and audit a remote open; the caller publishes the command after this returns."""
     if not principal.may_use_gate(gate_id):
-        raise Forbidden(f"{principal.who} may not open doors at gate {gate_id}", rule="gate_not_allowed")
+        raise Forbidden("{who} may not open doors at gate {gate}", rule="gate_not_allowed", who=principal.who, gate=gate_id)
     _name("door_id", door_id)
     now = datetime.now(timezone.utc)
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM gates WHERE gate_id = ?", [gate_id]))
         if not rows:
-            raise NotFound(f"no gate {gate_id}", rule="unknown_gate", field="gate_id")
+            raise NotFound("no gate {gate}", rule="unknown_gate", field="gate_id", gate=gate_id)
         row = rows[0]
         key = keys.signing_key(gate_id)
         if key is None:
-            raise Conflict(f"gate {gate_id} has no command key: run gate-hub gate add {gate_id}", rule="gate_not_registered")
+            raise Conflict("gate {gate} has no command key: run gate-hub gate add {gate}", rule="gate_not_registered", gate=gate_id)
         if not is_online(row, now, stale_s):
-            raise Conflict(f"gate {gate_id} is offline", rule="gate_offline")
+            raise Conflict("gate {gate} is offline", rule="gate_offline", gate=gate_id)
         doors = json.loads(row["status_json"]).get("doors", {}) if row["status_json"] else {}
         if doors and door_id not in doors:
-            raise NotFound(f"gate {gate_id} has no door {door_id}", rule="unknown_door", field="door_id")
+            raise NotFound("gate {gate} has no door {door}", rule="unknown_door", field="door_id", gate=gate_id, door=door_id)
         cmd = sign_command(gate_id, door_id, principal.who, key, now, site=site)
         audit.record(db, principal.who, "remote_open", "gate", gate_id, door_id=door_id, nonce=cmd.nonce)
     return cmd

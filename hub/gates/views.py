@@ -32,7 +32,7 @@ def list_gates(request: Request, who: Principal = Depends(_viewers)) -> list[dic
 @router.get("/gates/{gate_id}")
 def get_gate(request: Request, gate_id: str, who: Principal = Depends(_viewers)) -> dict:
     if not who.may_use_gate(gate_id):
-        raise Forbidden(f"{who.who} may not see gate {gate_id}", rule="gate_not_allowed")
+        raise Forbidden("{who} may not see gate {gate}", rule="gate_not_allowed", who=who.who, gate=gate_id)
     gate = service.get_gate(request.app.state.store, gate_id, _stale(request))
     return gate | {"forged": request.app.state.drops.forged(gate_id)}
 

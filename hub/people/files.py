@@ -25,12 +25,12 @@ def read_household_file(store: Store, principal: Principal, household_id: int, r
         raise Forbidden("a household file is read only at the manager's level", rule="file_role_required")
     text = " ".join((reason or "").split())
     if len(text) < MIN_REASON:
-        raise BadInput(f"say why you read this file (at least {MIN_REASON} characters)", field="reason",
-                       rule="reason_required")
+        raise BadInput("say why you read this file (at least {count} characters)", field="reason",
+                       rule="reason_required", count=MIN_REASON)
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM households WHERE id = ?", [household_id]))
         if not rows:
-            raise NotFound(f"no household {household_id}", rule="unknown_household")
+            raise NotFound("no household {household_id}", rule="unknown_household", household_id=household_id)
         household = rows[0]
         people = list(db.query("SELECT * FROM people WHERE household_id = ? OR employer_household_id = ? ORDER BY id",
                                [household_id, household_id]))

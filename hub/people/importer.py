@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from hub import audit
 from hub.db import Store
 from hub.errors import BadInput, DomainError
+from hub.i18n.validation import N_, explained
 from hub.people.registry import PersonIn, UnitIn, insert_person, insert_unit
 
 MB = 1024 * 1024
@@ -46,9 +47,28 @@ KINDS: dict[str, tuple[type[BaseModel], Callable[[sqlite_utils.Database, str, An
 
 @dataclass
 class RowError:
+    """A bad row. ``message`` is English; ``said`` gives it in the reader's language from what
+    made it: a template and its values, a domain error, or a pydantic error."""
+
     row: int
     column: str | None
     message: str
+    template: str = field(default="", repr=False, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    cause: DomainError | dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def said(self, say: Callable[[str], str]) -> dict[str, Any]:
+        message = self.message
+        if isinstance(self.cause, DomainError):
+            message = self.cause.in_language(say)
+        elif isinstance(self.cause, dict):
+            message = explained(self.column or "", self.cause, say)[1]
+        elif self.template:
+            try:
+                message = say(self.template).format(**self.params)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return {"row": self.row, "column": self.column, "message": message}
 
 
 @dataclass
@@ -63,11 +83,12 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.errors
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, say: Callable[[str], str] = str) -> dict[str, Any]:
+        """The report as answered, its messages through ``say`` (the reader's gettext)."""
         return {"kind": self.kind, "dry_run": self.dry_run, "ok": self.ok, "rows": self.rows,
                 "created": self.created if self.ok and not self.dry_run else 0,
                 "would_create": self.created if self.ok else 0,
-                "errors": [e.__dict__ for e in self.errors]}
+                "errors": [e.said(say) for e in self.errors]}
 
 
 class _Abandon(Exception):
@@ -101,16 +122,17 @@ def _check_zip(data: bytes) -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise BadInput("the XLSX file cannot be read: it is not a sound zip file", field="file") from None
     if len(entries) > MAX_ZIP_ENTRIES:
-        raise BadInput(f"the XLSX file has more than {MAX_ZIP_ENTRIES} parts", field="file", rule="file_too_large")
+        raise BadInput("the XLSX file has more than {parts} parts", field="file", rule="file_too_large",
+                       parts=MAX_ZIP_ENTRIES)
     total = 0
     for entry in entries:
         if entry.file_size > MAX_PART_BYTES:
-            raise BadInput(f"the XLSX file's {entry.filename} would be larger than {MAX_PART_BYTES // MB} MB "
-                           "unpacked; split the file", field="file", rule="file_too_large")
+            raise BadInput("the XLSX file's {part} would be larger than {mb} MB unpacked; split the file",
+                           field="file", rule="file_too_large", part=entry.filename, mb=MAX_PART_BYTES // MB)
         total += entry.file_size
     if total > MAX_UNPACKED_BYTES:
-        raise BadInput(f"the XLSX file would be larger than {MAX_UNPACKED_BYTES // MB} MB unpacked; split the file",
-                       field="file", rule="file_too_large")
+        raise BadInput("the XLSX file would be larger than {mb} MB unpacked; split the file",
+                       field="file", rule="file_too_large", mb=MAX_UNPACKED_BYTES // MB)
 
 
 _SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -139,8 +161,8 @@ def _count_sheet_rows(data: bytes) -> None:
                                for c in element):
                             rows += 1
                             if rows > MAX_ROWS + 1:  # the header and MAX_ROWS rows
-                                raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file",
-                                               rule="too_many_rows")
+                                raise BadInput("more than {rows} rows; split the file", field="file",
+                                               rule="too_many_rows", rows=MAX_ROWS)
                         element.clear()
                 except ElementTree.ParseError:
                     raise BadInput("the XLSX file cannot be read: a sheet is not sound XML", field="file") from None
@@ -158,7 +180,7 @@ def _xlsx_lines(data: bytes) -> Iterator[list[Any]]:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file") from None
+        raise BadInput("the XLSX file cannot be read: {why}", field="file", why=type(exc).__name__) from None
     try:
         # read-only mode parses the sheet as it is iterated, so stopping early stops the work
         for row in wb.worksheets[0].iter_rows(values_only=True):
@@ -166,7 +188,7 @@ def _xlsx_lines(data: bytes) -> Iterator[list[Any]]:
     except BadInput:
         raise
     except Exception as exc:
-        raise BadInput(f"the XLSX file cannot be read: {type(exc).__name__}", field="file") from None
+        raise BadInput("the XLSX file cannot be read: {why}", field="file", why=type(exc).__name__) from None
     finally:
         wb.close()
 
@@ -179,7 +201,7 @@ def _csv_lines(data: bytes) -> Iterator[list[Any]]:
     try:
         yield from csv.reader(io.StringIO(text))
     except csv.Error as exc:
-        raise BadInput(f"the CSV file cannot be read: {exc}", field="file") from None
+        raise BadInput("the CSV file cannot be read: {why}", field="file", why=str(exc)) from None
 
 
 def read_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
@@ -189,7 +211,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, di
     of a million rows costs no more than one just over the limit.
     """
     if len(data) > MAX_BYTES:
-        raise BadInput(f"the file is larger than {MAX_BYTES // MB} MB", field="file", rule="file_too_large")
+        raise BadInput("the file is larger than {mb} MB", field="file", rule="file_too_large", mb=MAX_BYTES // MB)
     name = filename.lower()
     if name.endswith(".xlsx"):
         lines = _xlsx_lines(data)
@@ -208,7 +230,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, di
             if not any(cells):
                 continue  # blank lines in spreadsheets are common and mean nothing
             if len(rows) == MAX_ROWS:
-                raise BadInput(f"more than {MAX_ROWS} rows; split the file", field="file", rule="too_many_rows")
+                raise BadInput("more than {rows} rows; split the file", field="file", rule="too_many_rows", rows=MAX_ROWS)
             rows.append((number, {header[i]: v for i, v in enumerate(cells) if i < len(header) and header[i]}))
     finally:
         lines.close()
@@ -217,7 +239,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, di
 
 def run_import(store: Store, who: str, kind: str, data: bytes, filename: str, dry_run: bool = True) -> ImportReport:
     if kind not in KINDS:
-        raise BadInput(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise BadInput("kind must be one of {kinds}", field="kind", kinds=", ".join(KINDS))
     model, insert = KINDS[kind]
     report = ImportReport(kind, dry_run)
     header, rows = read_rows(data, filename)
@@ -225,11 +247,13 @@ def run_import(store: Store, who: str, kind: str, data: bytes, filename: str, dr
     known = set(model.model_fields)
     for col in header:
         if col and col not in known:
-            report.errors.append(RowError(1, col, f"unknown column; the columns are {', '.join(model.model_fields)}"))
+            columns = ", ".join(model.model_fields)
+            report.errors.append(RowError(1, col, f"unknown column; the columns are {columns}",
+                                          N_("unknown column; the columns are {columns}"), {"columns": columns}))
     required = [n for n, f in model.model_fields.items() if f.is_required()]
     for col in required:
         if col not in header:
-            report.errors.append(RowError(1, col, "required column missing"))
+            report.errors.append(RowError(1, col, "required column missing", N_("required column missing")))
     if report.errors:
         return report
     try:
@@ -241,13 +265,13 @@ def run_import(store: Store, who: str, kind: str, data: bytes, filename: str, dr
                 except ValidationError as exc:
                     for err in exc.errors():
                         col = str(err["loc"][0]) if err["loc"] else None
-                        report.errors.append(RowError(number, col, err["msg"]))
+                        report.errors.append(RowError(number, col, err["msg"], cause=dict(err)))
                     continue
                 try:
                     insert(db, who, item)
                     report.created += 1
                 except DomainError as exc:
-                    report.errors.append(RowError(number, exc.field, exc.detail))
+                    report.errors.append(RowError(number, exc.field, exc.detail, cause=exc))
             if report.errors or dry_run:
                 raise _Abandon()
             audit.record(db, who, "import", kind, filename, rows=report.rows, created=report.created)

@@ -267,7 +267,7 @@ def insert_unit(db: sqlite_utils.Database, who: str, unit: UnitIn) -> str:
     """Inside the caller's transaction (the importer adds many in one)."""
     code = unit.code
     if _unit_row(db, code) is not None:
-        raise Conflict(f"unit {code} is already registered", rule="unit_exists", field="room")
+        raise Conflict("unit {unit} is already registered", rule="unit_exists", field="room", unit=code)
     db["units"].insert({
         "code": code, "building": unit.building, "floor": unit.floor, "room": unit.room, "area_m2": unit.area_m2,
         "owner_kind": unit.owner_kind, "handed_over": int(unit.handed_over), "created_at": _now(),
@@ -281,9 +281,10 @@ def insert_unit(db: sqlite_utils.Database, who: str, unit: UnitIn) -> str:
 def insert_household(db: sqlite_utils.Database, who: str, code: str, move_in: date | None,
                      name: str | None = None, notes: str | None = None) -> int:
     if _unit_row(db, code) is None:
-        raise NotFound(f"no unit {code}", rule="unknown_unit", field="unit")
+        raise NotFound("no unit {unit}", rule="unknown_unit", field="unit", unit=code)
     if current_household(db, code) is not None:
-        raise Conflict(f"unit {code} already has a household living in it", rule="household_exists", field="unit")
+        raise Conflict("unit {unit} already has a household living in it", rule="household_exists", field="unit",
+                       unit=code)
     table = db["households"]
     table.insert({"unit_code": code, "name": name, "move_in_date": move_in.isoformat() if move_in else None,
                   "notes": notes, "created_at": _now()})
@@ -295,13 +296,13 @@ def insert_person(db: sqlite_utils.Database, who: str, person: PersonIn) -> int:
     household_id = employer_id = None
     if person.unit:
         if _unit_row(db, person.unit) is None:
-            raise NotFound(f"no unit {person.unit}", rule="unknown_unit", field="unit")
+            raise NotFound("no unit {unit}", rule="unknown_unit", field="unit", unit=person.unit)
     if person.role in HOUSEHOLD_ROLES:
         hh = current_household(db, person.unit)
         if hh is None:
             if person.role == PersonRole.DOMESTIC_HELPER:
-                raise NotFound(f"no household lives in unit {person.unit} to employ a helper",
-                               rule="unknown_household", field="unit")
+                raise NotFound("no household lives in unit {unit} to employ a helper",
+                               rule="unknown_household", field="unit", unit=person.unit)
             household_id = insert_household(db, who, person.unit, None)
         else:
             household_id = hh["id"]
@@ -309,7 +310,8 @@ def insert_person(db: sqlite_utils.Database, who: str, person: PersonIn) -> int:
         employer = person.employer_unit or person.unit
         hh = current_household(db, employer) if employer else None
         if hh is None:
-            raise NotFound(f"no household lives in unit {employer}", rule="unknown_household", field="employer_unit")
+            raise NotFound("no household lives in unit {unit}", rule="unknown_household", field="employer_unit",
+                           unit=employer)
         employer_id = hh["id"]
     now = _now()
     table = db["people"]
@@ -374,7 +376,7 @@ def move_out(store: Store, who: str, household_id: int, on: date, reason: str | 
     with store.tx() as db:
         rows = list(db.query("SELECT * FROM households WHERE id = ?", [household_id]))
         if not rows:
-            raise NotFound(f"no household {household_id}", rule="unknown_household")
+            raise NotFound("no household {household_id}", rule="unknown_household", household_id=household_id)
         if rows[0]["move_out_date"]:
             raise Conflict("the household has already moved out", rule="already_moved_out")
         db["households"].update(household_id, {"move_out_date": on.isoformat()})
@@ -399,7 +401,7 @@ def public_person(row: dict[str, Any]) -> dict[str, Any]:
 def _person_row(db: sqlite_utils.Database, pid: int) -> dict[str, Any]:
     rows = list(db.query("SELECT * FROM people WHERE id = ?", [pid]))
     if not rows:
-        raise NotFound(f"no person {pid}", rule="unknown_person", field="person_id")
+        raise NotFound("no person {person_id}", rule="unknown_person", field="person_id", person_id=pid)
     return rows[0]
 
 
@@ -453,7 +455,7 @@ def set_photo(store: Store, who: str, pid: int, photo_id: str) -> None:
 def get_unit_in(db: sqlite_utils.Database, code: str) -> dict[str, Any]:
     row = _unit_row(db, code)
     if row is None:
-        raise NotFound(f"no unit {code}", rule="unknown_unit", field="unit")
+        raise NotFound("no unit {unit}", rule="unknown_unit", field="unit", unit=code)
     hh = current_household(db, code)
     row["household_id"] = hh["id"] if hh else None
     row["move_in_date"] = hh["move_in_date"] if hh else None

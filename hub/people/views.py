@@ -10,6 +10,7 @@ limited to some gates sees only the photos of people whose cards were seen at th
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -20,6 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from hub import photos
 from hub.auth import Principal, Role, require
 from hub.errors import NotFound
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
+from hub.i18n.validation import N_
 from hub.params import RowId
 from hub.people import files, importer, registry
 from hub.people.registry import PersonIn, PersonPatch, UnitIn
@@ -139,7 +143,9 @@ async def bulk_import(request: Request, kind: str, file: UploadFile = File(...),
     rep = await run_in_threadpool(importer.run_import, request.app.state.store, who.who, kind, data,
                                   file.filename or "", dry_run)
     status = 200 if rep.ok or dry_run else 422
-    body = rep.as_dict()
+    say = partial(gettext, language_of(request))
+    body = rep.as_dict(say)
     if not rep.ok:
-        body.update(error="import_rows_invalid", detail=f"{len(rep.errors)} problem(s); nothing was imported")
+        body.update(error="import_rows_invalid",
+                    detail=say(N_("{count} problem(s); nothing was imported")).format(count=len(rep.errors)))
     return JSONResponse(body, status_code=status)

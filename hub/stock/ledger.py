@@ -133,7 +133,8 @@ def card_type_of(value: str) -> CardType:
         return CardType(value)
     except ValueError:
         raise BadInput(
-            f"card_type must be one of {', '.join(t.value for t in CardType)}, not {value!r}", field="card_type"
+            "card_type must be one of {card_types}, not {value!r}", field="card_type",
+            card_types=", ".join(t.value for t in CardType), value=value,
         ) from None
 
 
@@ -157,7 +158,7 @@ def record(
         raise ValueError("an adjustment is signed: use record_adjustment")
     ctype = card_type_of(card_type)
     if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= MAX_DELIVERY:
-        raise BadInput(f"qty must be a whole number from 1 to {MAX_DELIVERY}", field="qty")
+        raise BadInput("qty must be a whole number from 1 to {most}", field="qty", most=MAX_DELIVERY)
     table = db["stock_ledger"]
     table.insert(
         {
@@ -183,7 +184,7 @@ def record_adjustment(
     inside the approving transaction."""
     ctype = card_type_of(card_type)
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_DELIVERY:
-        raise BadInput(f"an adjustment is a whole number from -{MAX_DELIVERY} to {MAX_DELIVERY}, not 0", field="delta")
+        raise BadInput("an adjustment is a whole number from -{most} to {most}, not 0", field="delta", most=MAX_DELIVERY)
     table = db["stock_ledger"]
     table.insert({"at": utc_iso(at), "kind": Kind.ADJUSTED.value, "card_type": ctype.value, "qty": abs(delta),
                   "delta": delta, "uid": None, "reason": reason, "ref": ref, "who": who, "move_id": None})
@@ -246,7 +247,7 @@ def on_card_move(
     if kind is None:
         return None
     if not card_type:
-        raise BadInput(f"card {uid} has no card type, so the stock it belongs to is unknown", field="card_type")
+        raise BadInput("card {uid} has no card type, so the stock it belongs to is unknown", field="card_type", uid=uid)
     record(db, kind, card_type, 1, who, uid=uid, reason=reason, move_id=move_id, at=at)
     return kind
 
@@ -272,7 +273,8 @@ def scrap_blanks(
     with store.tx() as db:
         on_hand = in_stock(db).get(card_type_of(card_type).value, 0)
         if qty > on_hand:
-            raise BadInput(f"only {on_hand} {card_type} cards are in stock; cannot scrap {qty}", field="qty", rule="not_in_stock")
+            raise BadInput("only {on_hand} {card_type} cards are in stock; cannot scrap {qty}", field="qty",
+                           rule="not_in_stock", on_hand=on_hand, card_type=card_type, qty=qty)
         entry = record(db, Kind.SCRAPPED, card_type, qty, who, reason=reason.strip(), at=at)
         audit.record(db, who, "stock_scrap", "stock", str(entry), reason.strip(), card_type=card_type, qty=qty)
     return entry

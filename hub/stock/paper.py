@@ -21,6 +21,7 @@ from hub.cards import moves
 from hub.cards.models import IssueCard
 from hub.db import Store
 from hub.errors import BadInput, RuleViolation
+from hub.i18n.validation import explained
 from hub.stock import ledger
 from hub.stock.report import refuse_if_filed
 
@@ -34,8 +35,23 @@ def check_time(db, at: datetime, tz_name: str, now: datetime | None = None) -> N
         raise BadInput("at needs a timezone offset", field="at")
     now = now or datetime.now(timezone.utc)
     if (at - now).total_seconds() > CLOCK_SLACK_S:
-        raise RuleViolation(f"{at.isoformat()} has not happened yet", rule="paper_move_in_future", field="at")
+        raise RuleViolation("{at} has not happened yet", rule="paper_move_in_future", field="at", at=at.isoformat())
     refuse_if_filed(db, at, tz_name)
+
+
+class _BadBody(BadInput):
+    """A paper move's body that does not fit its move's schema: answered in the words the API's
+    own 422s use (hub.i18n.validation: the field's label, what is wrong with it); ``detail``
+    keeps pydantic's English for the CLI and the log."""
+
+    def __init__(self, where: str, error: dict[str, Any]) -> None:
+        field = f"body.{where}"
+        super().__init__("{field_name}: {problem}", field=field, field_name=field, problem=error["msg"])
+        self.where, self.error = where, error
+
+    def in_language(self, gettext: Callable[[str], str]) -> str:
+        label, what = explained(self.where, self.error, gettext)
+        return f"{label}: {what}"
 
 
 def _body(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
@@ -44,7 +60,7 @@ def _body(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "body"
-        raise BadInput(f"body.{where}: {err['msg']}", field=f"body.{where}") from None
+        raise _BadBody(where, dict(err)) from None
 
 
 def _card_moves() -> dict[str, tuple[type[BaseModel] | None, Callable[..., Any]]]:
@@ -107,7 +123,8 @@ def record(
         raise BadInput("a paper move needs the reason it is entered late", field="paper_reason", rule="reason_required")
     table = _card_moves()
     if move not in table:
-        raise BadInput(f"move must be one of {', '.join(sorted(table))}, not {move!r}", field="move")
+        raise BadInput("move must be one of {moves}, not {move!r}", field="move", moves=", ".join(sorted(table)),
+                       move=move)
     model, make = table[move]
     parsed = _body(model, body or {})
     if move in STOCK_MOVES:
@@ -115,7 +132,7 @@ def record(
     elif move in ("issue", "personalise"):
         uid = parsed.uid
     elif not uid:
-        raise BadInput(f"a paper {move} needs the card's uid", field="uid")
+        raise BadInput("a paper {move} needs the card's uid", field="uid", move=move)
     else:
         uid = moves.canonical(uid)
     with store.tx() as db:  # the move's own transaction joins this one: the checks and the move commit together

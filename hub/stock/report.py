@@ -110,7 +110,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"unknown timezone {name!r}", field="tz") from None
+        raise BadInput("unknown timezone {value}", field="tz", value=repr(name)) from None
 
 
 def parse_month(text: str, field: str = "month") -> tuple[int, int]:
@@ -123,8 +123,8 @@ def parse_month(text: str, field: str = "month") -> tuple[int, int]:
         if not 2000 <= year <= 2200:
             raise ValueError(year)
     except (ValueError, TypeError):
-        raise BadInput(f"{field} must be YYYY-MM (four-digit year, two-digit month), not {text!r}",
-                       field=field) from None
+        raise BadInput("{what} must be YYYY-MM (four-digit year, two-digit month), not {value}",
+                       field=field, what=field, value=repr(text)) from None
     return year, month
 
 
@@ -246,7 +246,8 @@ def refuse_if_filed(db: sqlite_utils.Database, at: datetime, tz_name: str) -> No
     rows = list(db.query("SELECT MIN(month) AS m FROM stock_reports WHERE month >= ?", [month]))
     if rows and rows[0]["m"]:
         raise RuleViolation(
-            f"{rows[0]['m']} has been filed; nothing can be booked in {month} any more", rule="month_filed", field="at")
+            "{filed} has been filed; nothing can be booked in {month} any more", rule="month_filed", field="at",
+            filed=rows[0]["m"], month=month)
 
 
 def file_report(
@@ -259,9 +260,10 @@ def file_report(
     with store.tx() as db:
         report = compute(db, year, month, tz_name, now)
         if now.astimezone(tz).date() < date(*_next(year, month), 1):
-            raise RuleViolation(f"{report.month} is not over yet", rule="month_not_over")
+            raise RuleViolation("{month} is not over yet", rule="month_not_over", month=report.month)
         if not report.balanced:
-            raise RuleViolation("the report does not balance: " + "; ".join(report.problems), rule="report_unbalanced")
+            raise RuleViolation("the report does not balance: {problems}", rule="report_unbalanced",
+                                problems="; ".join(report.problems))
         revision = report.revision + 1
         late = now.astimezone(tz).date() > report.due
         if revision > 1 and not (note or "").strip():

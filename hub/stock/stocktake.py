@@ -23,12 +23,15 @@ import sqlite_utils
 
 from hub import audit
 from hub.db import Store
-from hub.errors import BadInput, NotFound, RuleViolation
+from hub.errors import BadInput, NotFound, RuleViolation, Word
+from hub.i18n.validation import N_
 from hub.stock import ledger
 from hub.stock.ledger import card_type_of, utc_iso
 from hub.stock.report import refuse_if_filed
 
 MAX_COUNT = ledger.MAX_DELIVERY
+#: a count's states as a detail names them ("stocktake 3 is approved"), msgids
+STATES = (N_("pending"), N_("matched"), N_("approved"), N_("refused"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class Count:
 def _row(db: sqlite_utils.Database, count_id: int) -> dict[str, Any]:
     rows = list(db.query("SELECT * FROM stock_counts WHERE id = ?", [count_id]))
     if not rows:
-        raise NotFound(f"no stocktake {count_id}", rule="unknown_stocktake", field="id")
+        raise NotFound("no stocktake {count_id}", rule="unknown_stocktake", field="id", count_id=count_id)
     return rows[0]
 
 
@@ -65,7 +68,7 @@ def record_count(
     """The physical count of one card type at ``at`` (default now)."""
     ctype = card_type_of(card_type).value
     if not isinstance(counted, int) or isinstance(counted, bool) or not 0 <= counted <= MAX_COUNT:
-        raise BadInput(f"counted must be a whole number from 0 to {MAX_COUNT}", field="counted")
+        raise BadInput("counted must be a whole number from 0 to {most}", field="counted", most=MAX_COUNT)
     when = utc_iso(at)
     text = (note or "").strip() or None
     with store.tx() as db:
@@ -94,7 +97,8 @@ def decide(
     with store.tx() as db:
         row = _row(db, count_id)
         if row["state"] != "pending":
-            raise RuleViolation(f"stocktake {count_id} is {row['state']}, not pending", rule="stocktake_not_pending")
+            raise RuleViolation("stocktake {count_id} is {state}, not pending", rule="stocktake_not_pending",
+                                count_id=count_id, state=Word(row["state"]))
         entry = None
         diff = row["difference"]
         if approve:
