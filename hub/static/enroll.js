@@ -17,12 +17,12 @@
   const box = document.createElement("p");
   box.id = "enroll";
   const label = document.createElement("label");
-  label.append("Desk reader ");
+  label.append(gh.t("Desk reader") + " ");
   const select = document.createElement("select");
   select.id = "enroll-station";
   const none = document.createElement("option");
   none.value = "";
-  none.textContent = "none (type the UID)";
+  none.textContent = gh.t("none (type the UID)");
   select.append(none);
   label.append(select);
   const state = document.createElement("span");
@@ -63,19 +63,19 @@
       setState("off", "");
       return;
     }
-    setState("connecting", `Connecting to ${gateId}…`);
+    setState("connecting", gh.t("Connecting to {station}…", { station: gateId }));
     source = new EventSource(`/api/v1/enroll/stations/${encodeURIComponent(gateId)}/stream`);
-    source.addEventListener("open", () => setState("listening", `Tap a card on ${gateId}.`));
+    source.addEventListener("open", () => setState("listening", gh.t("Tap a card on {station}.", { station: gateId })));
     source.addEventListener("error", () => {
-      if (source && source.readyState === EventSource.CLOSED) setState("error", `${gateId} cannot be reached; choose it again.`);
-      else setState("connecting", `Reconnecting to ${gateId}…`);
+      if (source && source.readyState === EventSource.CLOSED) setState("error", gh.t("{station} cannot be reached; choose it again.", { station: gateId }));
+      else setState("connecting", gh.t("Reconnecting to {station}…", { station: gateId }));
     });
     source.addEventListener("presented", (e) => {
       const tap = JSON.parse(e.data);
       typedSeq += 1; // a typed UID's answer still on its way must not overwrite the tap
       uidInput.value = tap.uid;
       showStanding(tap.standing);
-      setState("listening", `Card ${tap.uid} tapped on ${gateId}.`);
+      setState("listening", gh.t("Card {uid} tapped on {station}.", { uid: tap.uid, station: gateId }));
     });
   }
 
@@ -88,7 +88,7 @@
     for (const s of stations) {
       const o = document.createElement("option");
       o.value = s.gate_id;
-      o.textContent = s.online ? s.gate_id : `${s.gate_id} (offline)`;
+      o.textContent = s.online ? s.gate_id : gh.t("{station} (offline)", { station: s.gate_id });
       select.append(o);
     }
     const kept = localStorage.getItem(KEY);

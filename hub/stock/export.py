@@ -6,28 +6,33 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from typing import TYPE_CHECKING
+
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hub.i18n.validation import N_
 from hub.stock.money import MoneyReport
 from hub.stock.report import COLUMNS, MonthlyReport
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+if TYPE_CHECKING:
+    from fastapi import Request
+    from fastapi.responses import HTMLResponse
 
+    from hub.auth import Principal
+
+#: the columns' headings: English in the files (CSV, XLSX), msgids the page translates
 HEADINGS = {
-    "card_type": "Card type",
-    "opening": "Opening stock",
-    "purchased": "Purchased",
-    "returned": "Returned to stock",
-    "personalised": "Personalised (made)",
-    "scrapped": "Scrapped from stock",
-    "adjusted": "Stocktake adjustment",
-    "closing": "Closing stock",
-    "retired": "Cards in use scrapped",
+    "card_type": N_("Card type"),
+    "opening": N_("Opening stock"),
+    "purchased": N_("Purchased"),
+    "returned": N_("Returned to stock"),
+    "personalised": N_("Personalised (made)"),
+    "scrapped": N_("Scrapped from stock"),
+    "adjusted": N_("Stocktake adjustment"),
+    "closing": N_("Closing stock"),
+    "retired": N_("Cards in use scrapped"),
 }
 
 
@@ -63,10 +68,40 @@ def to_xlsx(report: MonthlyReport) -> bytes:
     return out.getvalue()
 
 
+def _months_beside(month: str) -> tuple[str, str]:
+    year, mon = (int(x) for x in month.split("-"))
+    before = f"{year - 1:04d}-12" if mon == 1 else f"{year:04d}-{mon - 1:02d}"
+    after = f"{year + 1:04d}-01" if mon == 12 else f"{year:04d}-{mon + 1:02d}"
+    return before, after
+
+
+def _page_context(report: MonthlyReport) -> dict:
+    from hub.people.pages import CARD_TYPE_NAMES
+
+    before, after = _months_beside(report.month)
+    return dict(report=report, columns=COLUMNS, headings=HEADINGS, lines=_lines(report), prev_month=before,
+                next_month=after, type_names={**CARD_TYPE_NAMES, "total": N_("Total")})
+
+
+def report_page(request: "Request", who: "Principal", report: MonthlyReport) -> "HTMLResponse":
+    """The report page inside the shell, in the reader's language, with its files, print and
+    (for a supervisor, once the month is over) the File button, which calls the filing API."""
+    from hub.auth import Role
+    from hub.people.pages import static_url
+    from hub.web.shell import page
+
+    over = report.status not in ("open", "before_records")
+    return page(request, "clerk_stock_report.html", who, current="nav-report", static_url=static_url,
+                can_file=over and who.role in (Role.SUPERVISOR, Role.ADMIN), **_page_context(report))
+
+
 def to_html(report: MonthlyReport) -> str:
-    return _env.get_template("clerk_stock_report.html").render(
-        report=report, columns=COLUMNS, headings=HEADINGS, lines=_lines(report)
-    )
+    """The report as a page of its own (English, no shell links): ``?format=html`` of the API."""
+    from hub.i18n.pages import render
+
+    return render("en", "clerk_stock_report.html", site="", who=None, links=[], role_name="", current="",
+                  estate_tz=report.timezone, here=f"/clerk/stock/{report.month}", static_url=None, can_file=False,
+                  **_page_context(report))
 
 
 # --- the money ledger -----------------------------------------------------------------------

@@ -6,23 +6,22 @@ when". The page is rendered here (escaped by Jinja, no script), from the same se
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub import audit
 from hub.access.plan import calendar
 from hub.auth import Principal, Role, require
 from hub.errors import BadInput
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
+from hub.i18n.validation import N_
 from hub.stock.ledger import utc_iso
 from hub.stock.report import zone
 from protocols.uid import InvalidUid, normalise_uid
-
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-                        autoescape=select_autoescape(["html"]))
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 pages = APIRouter(include_in_schema=False)
@@ -49,10 +48,10 @@ def _instant(value: str | None, field: str, tz_name: str, end: bool) -> str | No
             return utc_iso(datetime.combine(day, time(0), zone(tz_name)))
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise BadInput(f"{field} must be a date YYYY-MM-DD or a time with an offset, not {value!r}",
-                       field=field) from None
+        raise BadInput("{what} must be a date YYYY-MM-DD or a time with an offset, not {value}",
+                       field=field, what=field, value=repr(value)) from None
     if at.tzinfo is None:
-        raise BadInput(f"{field} needs a timezone offset", field=field)
+        raise BadInput("{what} needs a timezone offset", field=field, what=field)
     return utc_iso(at)
 
 
@@ -90,21 +89,39 @@ def search(request: Request, card: str | None = Query(default=None, **_Q),
     return {"items": _search(request, card, person, unit, clerk, since, until, action, limit)}
 
 
+#: the actions a supervisor looks for, as they read them (msgids); others show as recorded
+ACTION_NAMES = {
+    "issue": N_("Card issued"), "personalise": N_("Card personalised"), "report_lost": N_("Reported lost"),
+    "damage": N_("Damaged card taken back"), "return": N_("Card taken back"), "scrap": N_("Card scrapped"),
+    "suspend": N_("Card suspended"), "resume": N_("Card resumed"), "revoke": N_("Card revoked"),
+    "refund_deposit": N_("Deposit refunded"), "forfeit_deposit": N_("Deposit forfeited"),
+    "restock": N_("Back in stock"), "expire": N_("Card expired"), "renew": N_("Card renewed"),
+    "transfer": N_("Moved to another card type"), "photo": N_("Photo saved"), "paper_move": N_("Paper record entered"),
+    "stocktake": N_("Stocktake"), "stock_delivery": N_("Blank cards delivered"), "stock_scrap": N_("Blank cards scrapped"),
+    "stock_report_filed": N_("Monthly report filed"), "move_out": N_("Household moved out"),
+}
+
+
 @pages.get("/clerk/audit", response_class=HTMLResponse)
 def audit_page(request: Request, card: str | None = Query(default=None, **_Q),
                person: str | None = Query(default=None, **_Q), unit: str | None = Query(default=None, **_Q),
                clerk: str | None = Query(default=None, **_Q), since: str | None = Query(default=None, **_Q),
                until: str | None = Query(default=None, **_Q), action: str | None = Query(default=None, **_Q),
                who: Principal = Depends(_supervisor)) -> HTMLResponse:
+    """The search form and its results inside the shell, in the reader's language; a refused
+    search is said beside the form, on the field it names."""
+    from hub.people.pages import static_url
+    from hub.web.shell import page
+
     asked = {"card": card, "person": person, "unit": unit, "clerk": clerk, "since": since, "until": until,
              "action": action}
-    error, items = None, []
-    if any((v or "").strip() for v in asked.values()):
+    searched = any((v or "").strip() for v in asked.values())
+    error, error_field, items = None, None, []
+    if searched:
         try:
             items = _search(request, card, person, unit, clerk, since, until, action, 200)
         except BadInput as exc:
-            error = exc.detail
-    html = TEMPLATES.get_template("clerk_audit.html").render(
-        who=who.who, site=request.app.state.config.hub.site, asked={k: v or "" for k, v in asked.items()},
-        items=items, error=error, searched=any((v or "").strip() for v in asked.values()))
-    return HTMLResponse(html, status_code=422 if error else 200, headers={"Cache-Control": "no-store"})
+            error, error_field = exc.in_language(partial(gettext, language_of(request))), exc.field
+    return page(request, "clerk_audit.html", who, status=422 if error else 200, current="nav-audit",
+                static_url=static_url, asked={k: v or "" for k, v in asked.items()}, items=items, error=error,
+                error_field=error_field, searched=searched, action_names=ACTION_NAMES)

@@ -424,7 +424,7 @@ def test_a_month_of_clerk_work_matches_the_report_and_the_money_reconciles(desk,
     assert {row[0]: list(row[1:]) for row in ws.iter_rows(min_row=3, values_only=True)} == {**expect, "total": total}
     # ... and on paper
     html = desk("GET", "/clerk/stock/2026-03").text
-    assert "Stocktake adjustment" in html and f"<td>{short}</td>" in html and "Balanced" in html
+    assert "Stocktake adjustment" in html and f'<th scope="row" data-type="{short}">' in html and "Balanced" in html
     # February's closing is March's opening; April has the evening delivery
     feb = {r["card_type"]: r for r in desk("GET", "/api/v1/stock/reports/2026-02").json()["rows"]}
     assert {t: feb[t]["closing"] for t in TYPES} == {t: opening[t] for t in TYPES}
