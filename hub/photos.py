@@ -11,7 +11,10 @@ decoding, so a JPEG with corrupt entropy data but a sound structure would pass.
 
 Files are named by their SHA-256, so the name says nothing about the holder and the same
 photo uploaded twice is stored once. Written to a temporary name and renamed: a crash
-leaves no half photo under a real name.
+leaves no half photo under a real name. Because the name is the content, a URL that
+carries it may be cached (``cache_control``): a different photo is a different URL. The
+URLs that name only a person or a card (/api/v1/people/{id}/photo, /api/v1/cards/{uid}/photo)
+stay ``no-store``, since the photo behind them can change.
 """
 
 from __future__ import annotations
@@ -229,6 +232,13 @@ def store_photo(photo_dir: Path, data: bytes, claimed_type: str | None) -> Photo
             os.fsync(f.fileno())
         os.replace(tmp, target)
     return Photo(photo_id, content_type, width, height, len(data))
+
+
+def cache_control(max_age_s: int) -> str:
+    """For a URL that names the photo's content: kept by the one browser that was shown it
+    (``private``: no proxy keeps a copy), for at most ``max_age_s`` (a session's lifetime),
+    never asked for again meanwhile (``immutable``: the bytes behind that name cannot change)."""
+    return f"private, max-age={max(0, int(max_age_s))}, immutable"
 
 
 def photo_path(photo_dir: Path, photo_id: str) -> tuple[Path, str]:
