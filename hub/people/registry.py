@@ -466,7 +466,7 @@ def get_unit(store: Store, code: str) -> dict[str, Any]:
     with store.read() as db:
         unit = get_unit_in(db, code.strip().upper())
         unit["people"] = [public_person(r) for r in db.query(
-            "SELECT * FROM people WHERE unit_code = ? ORDER BY role, name", [unit["code"]])]
+            "SELECT * FROM people WHERE unit_code = ? ORDER BY role, name_pinyin, name", [unit["code"]])]  # 陈 before 李
         unit["cards"] = list(db.query(
             "SELECT uid, status, card_type, holder_name, valid_until FROM cards WHERE holder_unit = ? ORDER BY uid",
             [unit["code"]])) if db["cards"].exists() else []
@@ -537,7 +537,12 @@ def search_names(db: sqlite_utils.Database, query: str, limit: int) -> list[dict
     rows += db.query(NAME_ANYWHERE, [_match(query), limit])
     unique = {r["id"]: r for r in rows}.values()
     return sorted(unique, key=lambda r: (names.rank(r["name"], r["name_pinyin"], r["name_initials"], query),
-                                         r["name"], r["id"]))[:limit]
+                                         *_as_listed(r)))[:limit]
+
+
+def _as_listed(row: dict[str, Any]) -> tuple:
+    """People of one rank in the order a Chinese list has them: by pinyin (陈 before 李)."""
+    return row["name_pinyin"] or row["name"], row["name"], row["id"]
 
 
 def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, Any]]]:
@@ -576,6 +581,6 @@ def search(store: Store, q: str, limit: int = 20) -> dict[str, list[dict[str, An
                 card_rows += db.query(cards_of_people_sql(len(ids), len(held)), [*ids, *held, limit])
     people = sorted({r["id"]: r for r in people_rows}.values(),
                     key=lambda r: (names.rank(r["name"], r["name_pinyin"], r["name_initials"], text) if by_name else 3,
-                                   r["name"], r["id"]))[:limit]
+                                   *_as_listed(r)))[:limit]
     cards = sorted({r["uid"]: r for r in card_rows}.values(), key=lambda r: r["uid"])[:limit]
     return {"units": units, "people": [public_person(r) for r in people], "cards": cards}

@@ -264,3 +264,17 @@ def test_a_type_is_issued_freely_until_counted_then_only_from_its_stock(api):
     r = api("POST", "/api/v1/cards/0D0D0D02/report_lost", json={"reason": "lost", "replacement_uid": "0D0D0D04"})
     assert r.status_code == 422 and r.json()["error"] == "no_blank_in_stock"
     assert api("GET", "/api/v1/cards/0D0D0D02").json()["status"] == "active"
+
+
+def test_a_units_people_and_a_name_search_sort_by_pinyin(api):
+    """李 < 王 < 陈 by code point, but a Chinese list reads 陈 (chen), 李 (li), 王 (wang)."""
+    assert api("POST", "/api/v1/units", json={"building": "C", "floor": 3, "room": "01"}).status_code == 201
+    for name in ("李伟", "王芳", "陈静"):
+        r = api("POST", "/api/v1/people", json={"name": name, "role": "family", "unit": "C-03-01"})
+        assert r.status_code == 201, r.text
+    unit = api("GET", "/api/v1/units/C-03-01").json()
+    assert [p["name"] for p in unit["people"]] == ["陈静", "李伟", "王芳"]
+    for name in ("李明", "陈明"):  # two people a search for 明 ranks alike: their order is pinyin's
+        api("POST", "/api/v1/people", json={"name": name, "role": "family", "unit": "C-03-01"})
+    found = [p["name"] for p in api("GET", "/api/v1/search", params={"q": "明"}).json()["people"]]
+    assert found == ["陈明", "李明"], found
