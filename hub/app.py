@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 
+from hub.access.service import set_up_timezone
 from hub.access.views import router as access_router
 from hub import systemd
 from hub.cards.moves_views import card_centre_routers
@@ -193,6 +194,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app = FastAPI(title="gatehouse hub", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.config = config
     app.state.store = store
+    set_up_timezone(store, config.hub.timezone)  # a new estate's day; a running one keeps its own
     app.state.bus = EventBus()
     # every gate message is checked against that gate's keys, sealed in hub.db (hub.gates.keys)
     app.state.gate_keys = GateKeys(store, config.hub.secret_path)

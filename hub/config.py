@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -43,6 +44,19 @@ class HubSection(_Section):
     #: what the pages speak to someone who has not chosen (each person's choice is kept):
     #: zh_Hans (Simplified Chinese), zh_Hant (Traditional Chinese) or en
     language: Literal["zh_Hans", "zh_Hant", "en"] = "zh_Hans"
+    #: the estate's timezone (an IANA name), taken by a new estate's calendar when the hub
+    #: first starts on an empty database; from then on it is the calendar's, changed through
+    #: PUT /api/v1/access/calendar
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (an IANA name such as Asia/Shanghai)") from None
+        return v
 
     @field_validator("site")
     @classmethod

@@ -100,7 +100,6 @@ def avatar_png(index: int, width: int = 96, height: int = 120) -> bytes:
 def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
     """Units, residents with photos and cards, through the API; returns UIDs by what a tap should do."""
     cards: dict[str, list[str]] = {"active": [], "blocked": []}
-    api.put("/api/v1/access/calendar", json={"timezone": ESTATE_TZ}).raise_for_status()
     for card_type in ("owner", "resident"):  # the blanks arrive before any card is made
         api.post("/api/v1/stock/deliveries", json={"card_type": card_type, "qty": 100, "ref": "DN-DEMO-1"}
                  ).raise_for_status()
@@ -148,7 +147,7 @@ def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = F
         broker = EmbeddedBroker(free_port()).start()
         config = HubConfig.model_validate({
             "hub": {"site": "demo", "db_path": str(workdir / "hub.db"), "http_host": "127.0.0.1",
-                    "http_port": http_port},
+                    "http_port": http_port, "timezone": ESTATE_TZ},
             "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 10},
         })
         store = Store.open(config.hub.db_path)

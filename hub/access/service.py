@@ -132,6 +132,22 @@ def set_timezone(store: Store, who: str, tz: str) -> dict[str, Any]:
     return get_calendar(store)
 
 
+def set_up_timezone(store: Store, tz: str) -> bool:
+    """A new estate takes ``tz`` ([hub] timezone) as its calendar's: only while nobody has set
+    one through the API and no card or event is stored yet, so an estate already running keeps
+    the day it has. True if it was set."""
+    with store.tx() as db:
+        before, _ = calendar(db)
+        if before == tz or _one(db, "SELECT 1 AS x FROM audit WHERE entity = 'access_calendar' AND entity_id = 'timezone'", []):
+            return False
+        if any(db[t].exists() and _one(db, f"SELECT 1 AS x FROM {t} LIMIT 1", []) for t in ("cards", "events")):
+            return False
+        db.execute("UPDATE access_calendar SET timezone = ? WHERE id = 1", [tz])
+        audit.record(db, "hub setup", "update", "access_calendar", "timezone", before=before, after=tz)
+        _calendar_changed(db, timezone_changed=True)
+    return True
+
+
 def add_holiday(store: Store, who: str, day: date, name: str) -> dict[str, Any]:
     with store.tx() as db:
         if _one(db, "SELECT 1 AS x FROM access_holidays WHERE day = ?", [day.isoformat()]):

@@ -17,7 +17,8 @@ from .test_photos_files import JPEG, png
 
 
 def make_app(store, tmp_path):
-    config = HubConfig.model_validate({"hub": {"site": "demo", "db_path": str(tmp_path / "hub.db")}})
+    config = HubConfig.model_validate({"hub": {"site": "demo", "db_path": str(tmp_path / "hub.db"),
+                                               "timezone": "UTC"}})  # an estate set up on UTC days
     return create_app(config, store, connect_mqtt=False)  # hub.app includes card_centre_routers()
 
 

@@ -82,7 +82,8 @@ def estate(store):
 
 @pytest.fixture
 def api(estate, tmp_path):
-    config = HubConfig.model_validate({"hub": {"site": "demo", "db_path": str(tmp_path / "hub.db")}})
+    config = HubConfig.model_validate({"hub": {"site": "demo", "db_path": str(tmp_path / "hub.db"),
+                                               "timezone": "UTC"}})  # the sheet's dates are UTC days
     tokens = {role: create_token(estate, role, f"t-{role}") for role in ("admin", "supervisor", "clerk", "guard")}
     with TestClient(create_app(config, estate, connect_mqtt=False)) as client:
         def call(method, path, role="supervisor", **kw):

@@ -137,7 +137,7 @@ def hub_process(tmp_path, broker):
     config = tmp_path / "hub.toml"
     db_path = tmp_path / "var" / "hub.db"
     config.write_text(f'[hub]\nsite = "fd{uuid.uuid4().hex[:6]}"\ndb_path = "{db_path}"\nhttp_host = "127.0.0.1"\n'
-                      f'language = "en"\nhttp_port = {port}\n\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n')
+                      f'language = "en"\ntimezone = "UTC"\nhttp_port = {port}\n\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n')
     log_path = tmp_path / "hub.log"
     with open(log_path, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--config", str(config), "--log-level",

@@ -33,6 +33,7 @@ def make_config(tmp_path, broker=None, **hub) -> HubConfig:
             "http_host": "127.0.0.1",
             "http_port": free_port(),
             "language": "en",  # the rigs' estate reads English; tests/i18n walks all three languages
+            "timezone": "UTC",  # and keeps UTC days, which the tests' dates assume
             **hub,
         }
     }

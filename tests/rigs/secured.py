@@ -105,6 +105,7 @@ db_path = "{base / 'hub.db'}"
 http_host = "127.0.0.1"
 http_port = {free_port()}
 language = "en"
+timezone = "UTC"
 
 [mqtt]
 host = "127.0.0.1"

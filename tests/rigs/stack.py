@@ -24,7 +24,7 @@ from tests.rigs.wait import wait_for
 def hub_config(tmp_path: Path, broker) -> HubConfig:
     return HubConfig.model_validate({
         "hub": {"site": "s" + uuid.uuid4().hex[:8], "db_path": str(tmp_path / "hub.db"),
-                "http_host": "127.0.0.1", "http_port": free_port(), "language": "en"},
+                "http_host": "127.0.0.1", "http_port": free_port(), "language": "en", "timezone": "UTC"},
         "mqtt": {"host": broker.host, "port": broker.port, "keepalive_s": 5},
     })
 
