@@ -109,7 +109,7 @@
   uidInput.addEventListener("input", () => {
     clearTimeout(typedTimer);
     const seq = ++typedSeq;
-    const uid = uidInput.value.replace(/[\s:._-]/g, "");
+    const uid = window.clerk.tidyUid(uidInput.value); // the one tidy-up of every UID box (clerk.js)
     if (!/^[0-9a-fA-F]{2,32}$/.test(uid) || uid.length % 2) {
       showStanding(null);
       return;
