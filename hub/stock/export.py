@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from hub.auth import Principal
 
-#: the columns' headings: English in the files (CSV, XLSX), msgids the page translates
+#: the columns' headings (msgids): the page and the files say them in the reader's language
 HEADINGS = {
     "card_type": N_("Card type"),
     "opening": N_("Opening stock"),
@@ -42,20 +42,28 @@ def _lines(report: MonthlyReport) -> list[list]:
     return rows
 
 
-def to_csv(report: MonthlyReport) -> str:
+def _same(text: str) -> str:
+    return text
+
+
+Say = Callable[[str], str]  # a msgid to the reader's language (hub.i18n.catalogs.gettext, bound)
+
+
+def to_csv(report: MonthlyReport, say: Say = _same) -> str:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([HEADINGS[c] for c in COLUMNS])
+    w.writerow([say(HEADINGS[c]) for c in COLUMNS])
     w.writerows(_lines(report))
     return out.getvalue()
 
 
-def to_xlsx(report: MonthlyReport) -> bytes:
+def to_xlsx(report: MonthlyReport, say: Say = _same) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = f"Cards {report.month}"
-    ws.append([f"IC card inventory {report.month}", f"due {report.due.isoformat()}", report.status])
-    ws.append([HEADINGS[c] for c in COLUMNS])
+    ws.title = say(N_("Cards {month}")).format(month=report.month)
+    ws.append([say(N_("IC card inventory {month}")).format(month=report.month),
+               say(N_("due {date}")).format(date=report.due.isoformat()), report.status])
+    ws.append([say(HEADINGS[c]) for c in COLUMNS])
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for line in _lines(report):
@@ -107,57 +115,59 @@ def to_html(report: MonthlyReport) -> str:
 # --- the money ledger -----------------------------------------------------------------------
 
 MONEY_HEADINGS = {
-    "deposit_taken": "Deposits taken (fen)",
-    "deposit_refunded": "Deposits refunded (fen)",
-    "deposit_forfeited": "Deposits forfeited (fen)",
-    "fee_replacement": "Replacement fees (fen)",
-    "fee_damage": "Damage fees (fen)",
-    "fee_other": "Other fees (fen)",
+    "deposit_taken": N_("Deposits taken (fen)"),
+    "deposit_refunded": N_("Deposits refunded (fen)"),
+    "deposit_forfeited": N_("Deposits forfeited (fen)"),
+    "fee_replacement": N_("Replacement fees (fen)"),
+    "fee_damage": N_("Damage fees (fen)"),
+    "fee_other": N_("Other fees (fen)"),
 }
 LINE_COLUMNS = ("at", "uid", "card_type", "clerk", "move", "kind", "amount_cents", "receipt_no", "related_uid")
-LINE_HEADINGS = ("Time", "Card UID", "Card type", "Clerk", "Move", "Kind", "Amount (fen)", "Receipt no.",
-                 "Related card")
+LINE_HEADINGS = (N_("Time"), N_("Card UID"), N_("Card type"), N_("Clerk"), N_("Move"), N_("Kind"), N_("Amount (fen)"),
+                 N_("Receipt no."), N_("Related card"))
 
 
-def _money_summary(report: MoneyReport) -> list[list]:
+def _money_summary(report: MoneyReport, say: Say) -> list[list]:
     """The summary block: a line per card type, per clerk, the total, and the deposits held."""
-    out: list[list] = [["Group", "Name", *MONEY_HEADINGS.values()]]
-    for group, sums in (("card type", report.by_card_type), ("clerk", report.by_clerk)):
+    out: list[list] = [[say(N_("Group")), say(N_("Name")), *(say(h) for h in MONEY_HEADINGS.values())]]
+    for group, sums in ((N_("card type"), report.by_card_type), (N_("clerk"), report.by_clerk)):
         for name, s in sums.items():
-            out.append([group, name, *(getattr(s, k) for k in MONEY_HEADINGS)])
-    out.append(["total", "", *(getattr(report.total, k) for k in MONEY_HEADINGS)])
-    out.append(["deposits held", "at start", report.deposits_held_at_start])
-    out.append(["deposits held", "at end", report.deposits_held_at_end])
-    out.append(["deposits held", "reconciles", "yes" if report.reconciles else "no"])
+            out.append([say(group), name, *(getattr(s, k) for k in MONEY_HEADINGS)])
+    out.append([say(N_("total")), "", *(getattr(report.total, k) for k in MONEY_HEADINGS)])
+    held = say(N_("deposits held"))
+    out.append([held, say(N_("at start")), report.deposits_held_at_start])
+    out.append([held, say(N_("at end")), report.deposits_held_at_end])
+    out.append([held, say(N_("reconciles")), say(N_("yes")) if report.reconciles else say(N_("no"))])
     return out
 
 
-def _money_lines(report: MoneyReport) -> list[list]:
-    return [list(LINE_HEADINGS)] + [[ln[c] for c in LINE_COLUMNS] for ln in report.lines]
+def _money_lines(report: MoneyReport, say: Say) -> list[list]:
+    return [[say(h) for h in LINE_HEADINGS]] + [[ln[c] for c in LINE_COLUMNS] for ln in report.lines]
 
 
-def money_csv(report: MoneyReport) -> str:
+def money_csv(report: MoneyReport, say: Say = _same) -> str:
     """Two blocks, the summary then the lines (one per receipt), parted by an empty line."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerows(_money_summary(report))
+    w.writerows(_money_summary(report, say))
     w.writerow([])
-    w.writerows(_money_lines(report))
+    w.writerows(_money_lines(report, say))
     return out.getvalue()
 
 
-def money_xlsx(report: MoneyReport) -> bytes:
+def money_xlsx(report: MoneyReport, say: Say = _same) -> bytes:
     wb = Workbook()
     ws = wb.active
-    ws.title = f"Money {report.month}"
-    ws.append([f"IC card centre money {report.month}", f"times in {report.timezone}", "amounts in fen"])
-    for line in _money_summary(report):
+    ws.title = say(N_("Money {month}")).format(month=report.month)
+    ws.append([say(N_("IC card centre money {month}")).format(month=report.month),
+               say(N_("times in {zone}")).format(zone=report.timezone), say(N_("amounts in fen"))])
+    for line in _money_summary(report, say):
         ws.append(line)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     ws.column_dimensions["B"].width = 22
-    lines = wb.create_sheet("Lines")
-    for line in _money_lines(report):
+    lines = wb.create_sheet(say(N_("Lines")))
+    for line in _money_lines(report, say):
         lines.append(line)
     for cell in lines[1]:
         cell.font = Font(bold=True)

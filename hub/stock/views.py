@@ -8,6 +8,7 @@ gathers the routers below, so a new card centre route needs no change elsewhere.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from datetime import datetime
@@ -20,6 +21,8 @@ from hub.access.plan import calendar
 from hub.auth import Principal, Role, require
 from hub.params import Year
 from hub.errors import Forbidden
+from hub.i18n.catalogs import gettext
+from hub.i18n.choice import language_of
 from hub.params import RowId
 from hub.stock import export, ledger, money, paper, report, stocktake
 from protocols.cards import CardType
@@ -56,6 +59,11 @@ class FileReport(_Body):
 
 _TZ = Query(default=None, max_length=64,
             description="timezone for month bounds and the due date; default: the estate's (access calendar)")
+
+
+def _say(request: Request) -> export.Say:
+    """The files' words in the language of whoever asked (a page's link: the person's)."""
+    return partial(gettext, language_of(request))
 
 
 def _zone(request: Request, tz: str | None) -> str:
@@ -108,10 +116,10 @@ def monthly(request: Request, month: str, tz: str | None = _TZ, format: Literal[
     rep = _report(request, month, tz)
     name = f"card-inventory-{rep.month}"
     if format == "csv":
-        return Response(export.to_csv(rep), media_type="text/csv; charset=utf-8",
+        return Response(export.to_csv(rep, _say(request)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "xlsx":
-        return Response(export.to_xlsx(rep),
+        return Response(export.to_xlsx(rep, _say(request)),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if format == "html":
@@ -215,10 +223,10 @@ def money_report(request: Request, month: str, tz: str | None = _TZ,
         rep = money.compute(db, year, mon, zone)
     name = f"card-money-{rep.month}"
     if format == "csv":
-        return Response(export.money_csv(rep), media_type="text/csv; charset=utf-8",
+        return Response(export.money_csv(rep, _say(request)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "xlsx":
-        return Response(export.money_xlsx(rep),
+        return Response(export.money_xlsx(rep, _say(request)),
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     # a month holds thousands of lines of plain values: encoded as they are (FastAPI's
