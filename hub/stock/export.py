@@ -103,11 +103,11 @@ def report_page(request: "Request", who: "Principal", report: MonthlyReport) -> 
                 can_file=over and who.role in (Role.SUPERVISOR, Role.ADMIN), **_page_context(report))
 
 
-def to_html(report: MonthlyReport) -> str:
-    """The report as a page of its own (English, no shell links): ``?format=html`` of the API."""
+def to_html(report: MonthlyReport, language: str = "en") -> str:
+    """The report as a page of its own (no shell links), in ``language``: ``?format=html`` of the API."""
     from hub.i18n.pages import render
 
-    return render("en", "clerk_stock_report.html", site="", who=None, links=[], role_name="", current="",
+    return render(language, "clerk_stock_report.html", site="", who=None, links=[], role_name="", current="",
                   estate_tz=report.timezone, here=f"/clerk/stock/{report.month}", static_url=None, can_file=False,
                   **_page_context(report))
 

@@ -123,7 +123,7 @@ def monthly(request: Request, month: str, tz: str | None = _TZ, format: Literal[
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     if format == "html":
-        return HTMLResponse(export.to_html(rep))
+        return HTMLResponse(export.to_html(rep, language_of(request)))
     return rep.as_dict()
 
 

@@ -53,6 +53,8 @@ def test_the_monthly_report_file_in_the_clerks_language_and_in_english_for_a_scr
     sheet = book.active
     assert [c.value for c in sheet[2]] == zh[0]
     assert sheet["A1"].value == gettext("zh_Hans", "IC card inventory {month}").format(month=MONTH)
+    printable = estate.get(f"/api/v1/stock/reports/{MONTH}", params={"format": "html"}).text
+    assert '<html lang="zh-Hans">' in printable and gettext("zh_Hans", HEADINGS["purchased"]) in printable
 
 
 def test_the_money_file_in_the_clerks_language(estate) -> None:
