@@ -50,7 +50,7 @@ from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
 from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
-from hub.i18n.validation import N_, explained
+from hub.i18n.validation import N_, detail_of, explained
 from hub.housekeeping import Housekeeper
 from hub.mqtt import Drops, HubMqtt
 from hub.users.sessions import Lifetime
@@ -109,7 +109,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         said = [explained(f, e, say) for f, e in zip(fields, errors)]  # (the field as a person reads it, what is wrong)
         body = {
             "error": "bad_input",
-            "detail": f"{said[0][0]}: {said[0][1]}",
+            "detail": detail_of(fields[0], errors[0], say),
             "field": fields[0],
             "errors": [{"field": f, "detail": what} for f, (_, what) in zip(fields, said)],
         }

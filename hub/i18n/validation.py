@@ -117,6 +117,16 @@ LABELS: dict[str, str] = {
 }
 
 
+#: a field's label and what is wrong with it, as one detail (Chinese: a full-width colon)
+FIELD_PROBLEM = N_("{field}: {problem}")
+
+
+def detail_of(field: str, error: dict[str, Any], say: Callable[[str], str]) -> str:
+    """``explained`` as the one sentence an error's ``detail`` carries."""
+    label, problem = explained(field, error, say)
+    return say(FIELD_PROBLEM).format(field=label, problem=problem)
+
+
 def explained(field: str, error: dict[str, Any], say: Callable[[str], str]) -> tuple[str, str]:
     """(the field as a person reads it, what is wrong with it), both through ``say``."""
     label = say(LABELS[field]) if field in LABELS else field

@@ -21,7 +21,7 @@ from hub.cards import moves
 from hub.cards.models import IssueCard
 from hub.db import Store
 from hub.errors import BadInput, RuleViolation
-from hub.i18n.validation import explained
+from hub.i18n.validation import detail_of
 from hub.stock import ledger
 from hub.stock.report import refuse_if_filed
 
@@ -50,8 +50,7 @@ class _BadBody(BadInput):
         self.where, self.error = where, error
 
     def in_language(self, gettext: Callable[[str], str]) -> str:
-        label, what = explained(self.where, self.error, gettext)
-        return f"{label}: {what}"
+        return detail_of(self.where, self.error, gettext)
 
 
 def _body(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:

@@ -172,5 +172,5 @@ def test_a_paper_moves_body_is_refused_in_the_words_of_the_apis_own_422s(hub):
         assert (r.status_code, r.json()["error"], r.json()["field"]) == (422, "bad_input", "body.holder.name"), r.text
         said[reader] = r.json()["detail"]
     assert said["en"] == "holder's name: at least 1 characters"
-    assert said["zh_Hans"] == "持卡人姓名: 至少 1 个字符"
-    assert said["zh_Hant"] == "持卡人姓名: 至少 1 個字元"
+    assert said["zh_Hans"] == "持卡人姓名：至少 1 个字符"
+    assert said["zh_Hant"] == "持卡人姓名：至少 1 個字元"
