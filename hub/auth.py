@@ -25,7 +25,8 @@ from fastapi import Request
 
 from hub import audit
 from hub.db import Store, add_columns
-from hub.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated
+from hub.errors import BadInput, Conflict, Forbidden, NotFound, Unauthenticated, Word
+from hub.i18n.validation import N_
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
@@ -60,6 +61,11 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     CLERK = "clerk"
     GUARD = "guard"
+
+
+#: each role as a person reads it (msgids: the pages' header and error details translate them)
+ROLE_NAMES = {Role.ADMIN: N_("administrator"), Role.SUPERVISOR: N_("supervisor"), Role.CLERK: N_("IC card clerk"),
+              Role.GUARD: N_("guard")}
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,11 @@ def credential_of(request: Request) -> Credential:
     return cred
 
 
+def role_refused(principal: Principal) -> Forbidden:
+    """The refusal of a page or route that is not for ``principal``'s role."""
+    return Forbidden("role {role} may not do this", role=Word(ROLE_NAMES[principal.role]))
+
+
 def require(*roles: Role) -> Callable[[Request], Principal]:
     """A FastAPI dependency: the caller, if their role is one of ``roles`` (admin always is)."""
     allowed = {Role.ADMIN, *roles}
@@ -223,7 +234,7 @@ def require(*roles: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         principal = credential_of(request).principal
         if principal.role not in allowed:
-            raise Forbidden("role {role} may not do this", role=principal.role.value)
+            raise role_refused(principal)
         return principal
 
     return dependency

@@ -51,9 +51,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from hub import photos
-from hub.auth import Principal, Role, credential_of, require
+from hub.auth import Principal, Role, credential_of, require, role_refused
 from hub.db import Store
-from hub.errors import Forbidden, NotFound
+from hub.errors import NotFound
 from hub.events import store as events
 from hub.events.bus import last_event_id, sse_response
 from hub.events.views import BACKLOG
@@ -149,7 +149,7 @@ def live(request: Request) -> Response:
     stream is then asked for what came after them."""
     principal: Principal = credential_of(request).principal
     if principal.role not in LIVE_ROLES:  # the shell's 403 page, with the API's words for it
-        refused = Forbidden("role {role} may not do this", role=principal.role.value)
+        refused = role_refused(principal)
         return problem_page(request, 403, refused.in_language(partial(gettext, language_of(request))))
     start, rows = first_passes(request.app.state.store, principal, None)
     after = rows[-1]["seq"] if rows else start

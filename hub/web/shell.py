@@ -14,13 +14,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from hub.access.plan import calendar
-from hub.auth import Principal, Role
+from hub.auth import ROLE_NAMES, Principal, Role
 from hub.i18n.choice import language_of
 from hub.i18n.pages import render
 from hub.i18n.validation import N_
 
-ROLE_NAMES = {Role.ADMIN: N_("administrator"), Role.SUPERVISOR: N_("supervisor"), Role.CLERK: N_("IC card clerk"),
-              Role.GUARD: N_("guard")}
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def test_only_live_roles_read_the_live_stream_or_get_the_page(served):
     assert httpx.get(served.url + "/live/stream").status_code == 401
     page = httpx.get(served.url + "/live", headers=clerk)
     assert page.status_code == 403 and 'id="backlog"' not in page.text  # nor the page's passes
-    assert 'id="problem-h"' in page.text and "role clerk may not do this" in page.text  # the shell's 403 page
+    assert 'id="problem-h"' in page.text and "role IC card clerk may not do this" in page.text  # the shell's 403 page
     assert page.headers["content-type"].startswith("text/html")
 
 
