@@ -28,6 +28,7 @@ PAGES = [
     ("clerk", "/no/such/page", "#problem-h"),
 ]
 PHONE = {"width": 390, "height": 844}
+SMALL_PHONE = {"width": 360, "height": 740}
 DESK = {"width": 1366, "height": 900}
 
 
@@ -92,11 +93,12 @@ def test_no_serious_accessibility_violation(contexts, estate, role, path, ready)
         page.close()
 
 
+@pytest.mark.parametrize("phone", [PHONE, SMALL_PHONE], ids=["390", "360"])
 @pytest.mark.parametrize("role, path, ready", PAGES, ids=[f"{r}:{p}" for r, p, _ in PAGES])
-def test_nothing_scrolls_sideways_on_a_phone(contexts, estate, role, path, ready) -> None:
-    page = _open(contexts, estate, role, path, ready, PHONE)
+def test_nothing_scrolls_sideways_on_a_phone(contexts, estate, role, path, ready, phone) -> None:
+    page = _open(contexts, estate, role, path, ready, phone)
     try:
-        assert sideways(page) <= 0, f"{path} scrolls {sideways(page)} px sideways at 390 px"
+        assert sideways(page) <= 0, f"{path} scrolls {sideways(page)} px sideways at {phone['width']} px"
         assert page.evaluate("!!document.querySelector('meta[name=viewport]')")
     finally:
         page.close()
