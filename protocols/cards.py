@@ -57,6 +57,17 @@ class Reason(StrEnum):
     HOLIDAY = "holiday"
     ANTI_PASSBACK = "anti_passback"
     COMMAND_REJECTED = "command_rejected"
+    # a visitor's QR pass (protocols.visitpass)
+    VALID_PASS = "valid_pass"
+    PASS_UNREADABLE = "pass_unreadable"  # not a pass, or a line cut short
+    PASS_UNKNOWN_KEY = "pass_unknown_key"  # signed by a key the gate has not been given
+    PASS_TAMPERED = "pass_tampered"
+    PASS_FOREIGN_ESTATE = "pass_foreign_estate"
+    PASS_WRONG_GATE = "pass_wrong_gate"
+    PASS_NOT_YET_VALID = "pass_not_yet_valid"
+    PASS_EXPIRED = "pass_expired"
+    PASS_USED_UP = "pass_used_up"
+    PASS_REVOKED = "pass_revoked"
 
 
 STATUS_DENIAL: dict[CardStatus, Reason] = {
@@ -68,4 +79,12 @@ STATUS_DENIAL: dict[CardStatus, Reason] = {
     CardStatus.RETURNED: Reason.CARD_RETURNED,
     CardStatus.SCRAPPED: Reason.CARD_SCRAPPED,
     CardStatus.EXPIRED: Reason.CARD_EXPIRED,
+}
+
+
+#: a blocked visitor pass is listed under its pass id as an entry that is not active: its
+#: status says why (hub.visitors lists it; the gate reads it back: gate_agent)
+PASS_BLOCKS: dict[CardStatus, Reason] = {
+    CardStatus.REVOKED: Reason.PASS_REVOKED,
+    CardStatus.EXPIRED: Reason.PASS_USED_UP,
 }

@@ -6,6 +6,10 @@ MAX_LIFETIME, and carries a nonce that the gate remembers until expiry, so a cap
 command cannot be replayed, redirected or kept. The broker never retains it.
 Verification here is pure; the nonce memory is the gate's.
 
+A PassKeys command carries the public halves of the hub's visitor-pass keys
+(protocols.visitpass), signed like any command. It holds no secret and opens nothing; a gate
+keeps the newest it has been sent (``issued_at``), so replaying an old one changes nothing.
+
 A KeyUpdate carries the gate's next key, wrapped (AES-GCM) and signed with the key the
 gate holds now (see protocols.signing.wrap_key). Replaying one is harmless: once the gate
 has moved to the new key, a message signed with the old one no longer verifies.
@@ -15,18 +19,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import secrets
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from protocols.messages import Sig, _Msg
+from protocols.messages import PassKeyId, Sig, _Msg
 from protocols.signing import KEY_BYTES, BadSignature, key_id, new_key, sign, unwrap_key, verify, wrap_key
 
 MAX_LIFETIME = timedelta(seconds=60)
 CLOCK_SKEW = timedelta(seconds=30)
 CHANNEL = "cmd"
 
-__all__ = ["KEY_BYTES", "new_key", "GateCommand", "KeyUpdate", "CommandRejected", "sign_command", "verify_command",
+__all__ = ["KEY_BYTES", "new_key", "GateCommand", "KeyUpdate", "PassKeys", "CommandRejected", "sign_command", "verify_command",
            "make_key_update", "open_key_update", "command_action"]
 
 
@@ -52,6 +56,16 @@ class KeyUpdate(_Msg):
     action: Literal["rekey"] = "rekey"
     key_id: str = Field(pattern=r"^[0-9a-f]{16}$")  # protocols.signing.key_id of the new key
     wrapped: str = Field(pattern=r"^[0-9a-f]{120}$")
+    issued_at: AwareDatetime
+    sig: Sig = ""
+
+
+class PassKeys(_Msg):
+    """The visitor-pass public keys a gate is to hold, by id (hub -> gate, on the cmd topic)."""
+
+    gate_id: str
+    action: Literal["pass_keys"] = "pass_keys"
+    keys: dict[PassKeyId, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(max_length=8)
     issued_at: AwareDatetime
     sig: Sig = ""
 

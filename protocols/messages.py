@@ -69,6 +69,10 @@ Name = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_name)]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 ShortText = Annotated[str, Field(max_length=128)]
 Checksum = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+#: a visitor pass's id (protocols.visitpass): 32 upper-case hex
+PassId = Annotated[str, Field(pattern=r"^[0-9A-F]{32}$")]
+#: a pass key's id (protocols.visitpass.pass_key_id)
+PassKeyId = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
 def _no_lone_surrogates(data: object) -> None:
@@ -128,6 +132,8 @@ class EventKind(StrEnum):
     DOOR_CLOSED = "door_closed"
     DEVICE = "device"  # a reader or relay went away or came back
     PRESENTED = "presented"  # a card tapped on a desk (enrolment) reader: no decision
+    VISIT = "visit"  # a visitor's QR pass scanned at a door (protocols.visitpass)
+    OPEN_RESULT = "open_result"  # after a remote open: did the door's contact open? detail nonce, opened yes|no
 
 
 class Direction(StrEnum):
@@ -146,6 +152,8 @@ class GateEvent(_Msg):
     direction: Direction | None = None
     kind: EventKind = EventKind.PASS
     uid: Uid | None = None
+    #: a VISIT event's pass, once its signature is checked (none for an unreadable or forged one)
+    pass_id: PassId | None = None
     decision: Decision | None = None
     reason: Reason | Annotated[str, Field(max_length=64)] | None = None
     at: WireTime
@@ -159,6 +167,10 @@ class GateEvent(_Msg):
             raise ValueError("a pass event needs uid, decision and reason")
         if self.kind == EventKind.PRESENTED and self.uid is None:
             raise ValueError("a presented event needs uid")
+        if self.kind == EventKind.VISIT and (self.decision is None or self.reason is None or self.uid is not None):
+            raise ValueError("a visit event needs decision and reason, and no uid")
+        if self.pass_id is not None and self.kind != EventKind.VISIT:
+            raise ValueError("only a visit event has a pass_id")
         return self
 
 
@@ -189,6 +201,9 @@ class GateStatus(_Msg):
     #: how this gate's readers report cards besides the whole UID (protocols.cardformats):
     #: the hub lists each card under these forms too
     uid_forms: tuple[UidForm, ...] = Field(default=(), max_length=16)
+    #: the ids of the visitor-pass keys this gate holds (protocols.commands.PassKeys): the hub
+    #: sends its own when they differ
+    pass_keys: tuple[PassKeyId, ...] = Field(default=(), max_length=8)
     sig: Sig = ""
 
 

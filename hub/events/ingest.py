@@ -33,6 +33,7 @@ from hub.db import Store
 from hub.enroll import store as desk
 from hub.events import store as events
 from hub.events.bus import EventBus
+from hub.events.reactions import Reactions
 from hub.gates import acl
 from hub.mqtt import Drops
 from protocols.messages import EventKind, GateEvent
@@ -43,8 +44,10 @@ _CLOCKS = "clocks"  # the memo's key for every gate's clock offset
 
 
 class EventIngest:
-    def __init__(self, store: Store, bus: EventBus, drops: Drops) -> None:
+    def __init__(self, store: Store, bus: EventBus, drops: Drops, reactions: Reactions | None = None) -> None:
         self.store = store
+        #: what other domains do with a stored event (visits, alarms, remote opens)
+        self.reactions = reactions or Reactions(store)
         self.bus = bus
         self.drops = drops
         self.stored = 0
@@ -66,6 +69,8 @@ class EventIngest:
         with self.store.tx() as db:
             flag = events.date_flag(event.at, received, self._clock(db, event.gate_id))
             seq = events.store_event(db, event, received, flag)
+            if seq is not None and self.reactions.wants(event.kind):
+                self.reactions.event_stored(db, event, seq)
             self.store.after_commit(partial(self._stored, event, seq, flag))
             if seq is not None:
                 self.store.after_commit(self.bus.notify, once=True)

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timezone
 
 from hub.db import Store
+from hub.events.reactions import Reactions
 from hub.gates import acl, service
 from hub.gates.keys import GateKeys
 from hub.gates.snapshots import SnapshotSender
@@ -32,8 +33,11 @@ RECONCILE_EVERY_S = 30.0
 
 
 class GateIngest:
-    def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str, keys: GateKeys) -> None:
+    def __init__(self, store: Store, mqtt: HubMqtt, drops: Drops, site: str, keys: GateKeys,
+                 reactions: Reactions | None = None) -> None:
         self.store = store
+        #: what other domains do with a gate's status (alarms on offline, visitor-pass keys)
+        self.reactions = reactions or Reactions(store)
         self.keys = keys
         self.mqtt = mqtt
         self.drops = drops
@@ -53,7 +57,9 @@ class GateIngest:
             return
         now = time.monotonic()
         with self.store.tx() as db:
+            before = db.execute("SELECT online FROM gates WHERE gate_id = ?", [status.gate_id]).fetchone()
             service.apply_status(db, status, datetime.now(timezone.utc))
+            self.reactions.status_kept(db, status, None if before is None or before[0] is None else bool(before[0]))
             repair = False
             due = now - self._last_repair.get(status.gate_id, -RECONCILE_EVERY_S) >= RECONCILE_EVERY_S
             if status.online and status.role == "gate" and status.checksum and due:
