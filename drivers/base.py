@@ -32,8 +32,24 @@ class CardRead:
     monotonic: float  # time.monotonic() when read, for debounce and latency
 
 
+@dataclass(frozen=True)
+class CodeRead:
+    """A scanned code (a 2D scanner's text line) rather than a card's UID.
+
+    ``text`` is None when the line itself was refused (too long, not printable, cut short):
+    ``problem`` then says why, and the agent reports the scan as unreadable.
+    """
+
+    reader: str
+    text: str | None
+    monotonic: float
+    problem: str | None = None
+
+
 class ReaderSink(Protocol):
     def card_read(self, read: CardRead) -> None: ...
+
+    def code_read(self, read: CodeRead) -> None: ...
 
     def device_state(self, device: str, ok: bool, problem: str | None) -> None: ...
 

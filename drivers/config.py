@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from protocols.cardformats import UidForm
 from protocols.messages import Direction
@@ -74,8 +74,26 @@ class SimReader(_Reader):
     kind: Literal["sim"]
 
 
+class QrSerialReader(_Device):
+    """A 2D (QR) scanner in serial mode: one text line per scan (drivers.qr_serial)."""
+
+    kind: Literal["qr-serial"]
+    port: str
+    baudrate: int = 9600
+    direction: Direction = Direction.IN
+    #: the same text again within this many seconds is the same scan (a scanner in continuous
+    #: mode reads a phone held under it several times a second; each must not spend an entry)
+    repeat_s: float = Field(default=1.5, ge=0, le=10)
+
+    @property
+    def uid_form(self) -> UidForm:
+        """A scanner reads no cards: it adds no UID form (so code that lists forms passes it by)."""
+        return UidForm.FULL
+
+
 ReaderConfig = Annotated[
-    Union[Em4100SerialReader, WiegandSerialReader, PcscReader, OsdpReader, SimReader], Field(discriminator="kind")
+    Union[Em4100SerialReader, WiegandSerialReader, PcscReader, OsdpReader, SimReader, QrSerialReader],
+    Field(discriminator="kind"),
 ]
 
 
@@ -117,6 +135,39 @@ RelayConfig = Annotated[Union[LcusSerialRelay, ModbusRtuRelay, GpioRelay, SimRel
 class GpioInput(_Device):
     """A door contact or exit button on a GPIO pin (BCM numbering)."""
 
+    #: may be left out: a contact or exit button without a kind is a GPIO pin (older configs)
+    kind: Literal["gpio"] = "gpio"
     pin: int = Field(ge=0, le=53)
     pull_up: bool = True
     active_low: bool = True
+
+
+class ModbusRtuInput(_Device):
+    """A door contact or exit button on a discrete input of a Modbus RTU I/O board (function 0x02).
+
+    Polled, so a change is seen within ``poll_ms``. Many boards carry the relay coils and the
+    inputs on one RS-485 bus: a relay and inputs on the same port share one client
+    (drivers.modbus_rtu), so they must agree on its baud rate.
+    """
+
+    kind: Literal["modbus-rtu"]
+    port: str
+    baudrate: int = 9600
+    unit: int = Field(default=1, ge=1, le=247)
+    input: int = Field(ge=1, le=2000, description="1-based discrete input number")
+    poll_ms: int = Field(default=100, ge=20, le=5000)
+    #: the input reads 1 when the door is open (the button pressed); False for a contact that
+    #: holds the input on while the door is shut
+    active_high: bool = True
+
+
+def _input_kind(value: object) -> str:
+    kind = value.get("kind", "gpio") if isinstance(value, dict) else getattr(value, "kind", "gpio")
+    return kind if isinstance(kind, str) else "gpio"
+
+
+#: a door contact or exit button: a GPIO pin (``kind`` may be left out) or a Modbus RTU input
+InputConfig = Annotated[
+    Union[Annotated[GpioInput, Tag("gpio")], Annotated[ModbusRtuInput, Tag("modbus-rtu")]],
+    Discriminator(_input_kind),
+]

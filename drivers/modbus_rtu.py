@@ -7,7 +7,8 @@ timeout is short because a drive runs on the door's path: a dead board must not 
 pulse for the library's default of several seconds per retry.
 
 pymodbus opens its port exclusively, and one RS-485 bus (or one multi-channel board)
-often serves several doors, so relays on the same port share one client and take turns.
+often serves several doors, so relays on the same port share one client and take turns;
+so do door contacts and exit buttons read from the same bus (drivers.modbus_inputs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ModbusException
 
 from drivers.base import DeviceLost, Relay
+from drivers.config import ModbusRtuInput
 from drivers.config import ModbusRtuRelay as ModbusRtuConfig
 
 
@@ -34,7 +36,7 @@ _buses: dict[str, _Bus] = {}
 _buses_lock = threading.Lock()
 
 
-def _join(cfg: ModbusRtuConfig, timeout_s: float, retries: int) -> _Bus:
+def _join(cfg: ModbusRtuConfig | ModbusRtuInput, timeout_s: float, retries: int) -> _Bus:
     with _buses_lock:
         bus = _buses.get(cfg.port)
         if bus is None:
@@ -81,3 +83,8 @@ class ModbusRtuRelay(Relay):
         bus, self._bus = self._bus, None
         if bus is not None:
             _leave(self.cfg.port, bus)
+
+
+#: for drivers.modbus_inputs: an input on a relay's port joins the relay's client and lock
+join_bus = _join
+leave_bus = _leave

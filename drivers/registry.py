@@ -19,6 +19,7 @@ READERS: dict[str, tuple[str, str, str]] = {
     "wiegand-serial": ("drivers.wiegand_serial", "WiegandSerialReader", "agent"),
     "pcsc": ("drivers.pcsc", "PcscReader", "pcsc"),
     "osdp": ("drivers.osdp", "OsdpReader", "agent"),
+    "qr-serial": ("drivers.qr_serial", "QrSerialReader", "agent"),
 }
 RELAYS: dict[str, tuple[str, str, str]] = {
     "lcus-serial": ("drivers.lcus_serial", "LcusSerialRelay", "agent"),

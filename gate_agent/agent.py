@@ -22,20 +22,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from drivers.base import CardRead, CardReader, Relay
+from drivers.base import CardRead, CardReader, CodeRead, Relay
 from drivers.registry import build_reader, build_relay
 from gate_agent import __version__
 from gate_agent.acl_store import AclStore, Applied, LocalState
 from gate_agent.config import AgentConfig, DoorConfig, load_config, reader_name
 from gate_agent.decide import decide
 from gate_agent.event_writer import EventWriter
-from gate_agent.inputs import GpioInputs
+from gate_agent.inputs import DoorInputs, OpenResults
 from gate_agent.keys import GateKey, KeyFileError
 from gate_agent.mqtt_link import MqttLink
 from gate_agent.outbox import Outbox
+from gate_agent.visitor_passes import EntryCounts, PassKeyFileError, PassKeyStore, check_pass_keys, decide_visit
 from protocols.acl import EMPTY_CHECKSUM, canonical_texts
 from protocols.cards import Decision, Reason
-from protocols.commands import CommandRejected, GateCommand, KeyUpdate, command_action, open_key_update, verify_command
+from protocols.commands import (
+    CommandRejected, GateCommand, KeyUpdate, PassKeys, command_action, open_key_update, verify_command,
+)
 from protocols.messages import (
     AclUpdate,
     BadMessage,
@@ -110,6 +113,9 @@ class GateAgent:
         self.key = GateKey(config.agent.gate_key.get_secret_value(), data_dir)
         self.acl = AclStore(data_dir, self.gate_id)
         self.state = LocalState(data_dir)
+        #: visitor QR passes: the hub's public keys, and the entries this gate has let in
+        self.pass_keys = PassKeyStore(data_dir)
+        self.pass_entries = EntryCounts(data_dir, clock())
         self.outbox = Outbox(data_dir)
         self.counters: Counter[str] = Counter()
         self._q: queue.Queue[tuple] = queue.Queue()
@@ -127,7 +133,9 @@ class GateAgent:
         self._status_dirty = False
         self._last_status = 0.0
         self._device_ok: dict[str, bool] = {}
-        self._inputs = GpioInputs(pin_factory)
+        self._inputs = DoorInputs(pin_factory, self.device_state)
+        #: remote opens waiting for their door's contact to open (OPEN_RESULT events)
+        self._open_results = OpenResults()
         self.doors: dict[str, _Door] = {}
         self._reader_door: dict[str, tuple[_Door, Direction, CardReader]] = {}
         self._relay_door: dict[str, _Door] = {}
@@ -206,6 +214,7 @@ class GateAgent:
         self.outbox.close()
         self.acl.close()
         self.state.close()
+        self.pass_entries.close()
 
     def wait_online(self, timeout: float = 5.0) -> bool:
         """True once connected and subscribed (ACL and commands sent now will arrive)."""
@@ -240,6 +249,9 @@ class GateAgent:
     def card_read(self, read: CardRead) -> None:
         self._q.put(("read", read))
 
+    def code_read(self, read: CodeRead) -> None:
+        self._q.put(("code", read))
+
     def device_state(self, device: str, ok: bool, problem: str | None) -> None:
         self._q.put(("device", device, ok, problem))
 
@@ -263,6 +275,7 @@ class GateAgent:
                     self._handle(item)
                 now_m = time.monotonic()
                 self._check_held(now_m)
+                self._check_open_results(now_m)
                 if now_m >= next_beat:
                     next_beat = now_m + self.config.agent.heartbeat_s
                     self._publish_status()
@@ -279,6 +292,8 @@ class GateAgent:
         kind = item[0]
         if kind == "read":
             self._on_read(item[1])
+        elif kind == "code":
+            self._on_code(item[1])
         elif kind == "cmd":
             self._on_cmd(item[1])
         elif kind == "contact":
@@ -326,6 +341,45 @@ class GateAgent:
             self.gate_id, door.cfg.id, read.reader, read.uid, decision.value, reason.value, latency_ms,
         )
 
+    def _on_code(self, read: CodeRead) -> None:
+        """A scanned visitor pass: decided as a card is (gate_agent.visitor_passes), the relay
+        pulsed before anything waits on a disk; an entry is counted before the pulse and made
+        durable before the event (EntryCounts says why a lost count errs towards refusing)."""
+        found = self._reader_door.get(read.reader)
+        if found is None:
+            log.warning("scan from unknown reader %s ignored", read.reader)
+            return
+        door, direction, reader = found
+        if self.role == "enroll":
+            log.debug("scan at enrolment desk reader %s ignored", read.reader)
+            return
+        now = self._clock()
+        outcome = decide_visit(read.text, read.problem, keys=self.pass_keys.keys, site=self.site,
+                               gate_id=self.gate_id, now=now, direction=direction,
+                               used=self.pass_entries.used, entry=self.acl.get)
+        counted = outcome.granted and direction == Direction.IN
+        if counted and not self.pass_entries.reserve(outcome.pass_id, outcome.valid_until):
+            outcome = outcome.refused(Reason.PASS_USED_UP, "this gate cannot count the entry")
+            counted = False
+        relay_ok = self._open(door) if outcome.granted else True
+        latency_ms = (time.monotonic() - read.monotonic) * 1000
+        self._indicate(reader, outcome.granted)
+        if counted:
+            self.pass_entries.sync()
+        detail = {"why": outcome.why} if outcome.why else {}
+        if not relay_ok:
+            detail["relay"] = "failed"
+        self._emit(GateEvent(
+            event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, reader=read.reader,
+            direction=direction, kind=EventKind.VISIT, pass_id=outcome.pass_id, decision=outcome.decision,
+            reason=outcome.reason, at=now, acl_rev=self.acl.rev, detail=detail,
+        ))
+        decisions_log.info(
+            "visit gate=%s door=%s reader=%s pass=%s decision=%s reason=%s latency_ms=%.1f",
+            self.gate_id, door.cfg.id, read.reader, outcome.pass_id, outcome.decision.value,
+            outcome.reason.value, latency_ms,
+        )
+
     def _indicate(self, reader: CardReader, granted: bool) -> None:
         """Show the decision on the reader; a reader whose LED fails must not cost the event."""
         try:
@@ -343,8 +397,12 @@ class GateAgent:
     def _on_cmd(self, payload: bytes) -> None:
         now = self._clock()
         try:
-            if _action(payload) == "rekey":
+            action = _action(payload)
+            if action == "rekey":
                 self._on_rekey(parse(KeyUpdate, payload))
+                return
+            if action == "pass_keys":
+                self._on_pass_keys(parse(PassKeys, payload))
                 return
             cmd = parse(GateCommand, payload)
         except BadMessage as exc:
@@ -371,8 +429,9 @@ class GateAgent:
         self._emit(GateEvent(
             event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, kind=EventKind.REMOTE_OPEN,
             decision=Decision.GRANTED, reason=Reason.REMOTE_OPEN, at=now, acl_rev=self.acl.rev,
-            detail={"by": cmd.by} | ({} if relay_ok else {"relay": "failed"}),
+            detail={"by": cmd.by, "nonce": cmd.nonce} | ({} if relay_ok else {"relay": "failed"}),
         ))
+        self._await_open(door, cmd.nonce)
         decisions_log.info("remote_open gate=%s door=%s by=%s", self.gate_id, door.cfg.id, cmd.by)
 
     def _on_rekey(self, update: KeyUpdate) -> None:
@@ -407,6 +466,27 @@ class GateAgent:
     def _resign_event(self, payload: bytes) -> bytes:
         return self._sign(parse(GateEvent, payload), "event").to_bytes()
 
+    def _on_pass_keys(self, msg: PassKeys) -> None:
+        """The hub's visitor-pass public keys: kept (on disk, then used) if newer than those
+        held; the status goes out soon either way, so the hub sees what the gate holds and
+        stops sending."""
+        try:
+            check_pass_keys(msg, self.key.current, self.gate_id, site=self.site)
+        except CommandRejected as exc:
+            self.counters["pass_keys_refused"] += 1
+            log.warning("%s", exc)
+            return
+        self._status_dirty = True
+        try:
+            kept = self.pass_keys.offer(msg)
+        except PassKeyFileError as exc:
+            self.counters["pass_keys_failed"] += 1
+            log.error("%s; keeping the pass keys held", exc)
+            return
+        if kept:
+            self.counters["pass_keys"] += 1
+            log.info("gate %s holds pass keys %s", self.gate_id, ", ".join(self.pass_keys.ids) or "(none)")
+
     def _on_exit(self, door_id: str, mono: float) -> None:
         door = self.doors.get(door_id)
         if door is None or door.relay is None:
@@ -427,6 +507,8 @@ class GateAgent:
                 return
             door.open_since = mono
             door.held_reported = False
+            for awaited in self._open_results.opened(door_id, mono):
+                self._emit_open_result(door, awaited.nonce, opened=True)
             if mono > door.authorised_until:
                 door.alarm = True
                 self.counters["forced"] += 1
@@ -449,6 +531,33 @@ class GateAgent:
                     self.counters["held"] += 1
                     self._emit(self._door_event(door, EventKind.DOOR_HELD))
                     log.warning("door held open gate=%s door=%s", self.gate_id, door.cfg.id)
+
+    def _await_open(self, door: _Door, nonce: str) -> None:
+        """After a granted remote open, watch the door's contact to say whether the door opened.
+
+        A door without a contact cannot say, so it says nothing; one already open says yes at once.
+        """
+        if door.cfg.contact is None:
+            return
+        if door.open_since is not None:
+            self._emit_open_result(door, nonce, opened=True, already="open")
+            return
+        self._open_results.expect(door.cfg.id, nonce, door.authorised_until)
+
+    def _check_open_results(self, now_m: float) -> None:
+        for awaited in self._open_results.expired(now_m):
+            door = self.doors.get(awaited.door_id)
+            if door is not None:
+                self._emit_open_result(door, awaited.nonce, opened=False)
+
+    def _emit_open_result(self, door: _Door, nonce: str, *, opened: bool, **more: str) -> None:
+        detail = {"nonce": nonce, "opened": "yes" if opened else "no"} | more
+        if not opened and f"{door.cfg.id}/contact" in door.problems:
+            detail["contact"] = "unavailable"  # "no" may only mean the contact could not tell
+        self.counters[f"open_result_{detail['opened']}"] += 1
+        self._emit(GateEvent(event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id,
+                             kind=EventKind.OPEN_RESULT, at=self._clock(), acl_rev=self.acl.rev, detail=detail))
+        decisions_log.info("open_result gate=%s door=%s opened=%s", self.gate_id, door.cfg.id, detail["opened"])
 
     def _door_event(self, door: _Door, kind: EventKind) -> GateEvent:
         return GateEvent(event_id=new_event_id(), gate_id=self.gate_id, door_id=door.cfg.id, kind=kind,
@@ -551,7 +660,7 @@ class GateAgent:
             gate_id=self.gate_id, online=online, at=self._clock(), role=self.role, acl_rev=st.rev,
             checksum=st.checksum, outbox_depth=self.outbox.depth_now() + self.writer.pending,
             outbox_error=self.outbox.error,
-            agent_version=__version__, doors=doors, uid_forms=self.uid_forms(),
+            agent_version=__version__, doors=doors, uid_forms=self.uid_forms(), pass_keys=self.pass_keys.ids,
         ), "status")
 
     def uid_forms(self) -> tuple[str, ...]:

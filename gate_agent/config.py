@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from drivers.config import GpioInput, ReaderConfig, RelayConfig
+from drivers.config import InputConfig, ReaderConfig, RelayConfig
 from protocols.commands import KEY_BYTES
 from protocols.configfile import load_toml
 from protocols.mqtt_settings import MqttSettings
@@ -64,8 +64,9 @@ class DoorConfig(_Section):
     id: str
     relay: RelayConfig | None = None
     readers: list[ReaderConfig] = Field(default_factory=list)
-    contact: GpioInput | None = None
-    exit_button: GpioInput | None = None
+    #: a GPIO pin (as before) or a Modbus RTU discrete input (drivers.config.InputConfig)
+    contact: InputConfig | None = None
+    exit_button: InputConfig | None = None
     #: the contact may stay open this long after a grant before a door_held event
     held_open_s: float = Field(default=30.0, gt=0, le=3600)
     #: "card": cards flagged anti_passback in the ACL; "always": every card; "off": none.

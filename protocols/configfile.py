@@ -23,8 +23,11 @@ def _path(loc: tuple, data: object) -> list[str]:
     """The error's location as the file spells it: a tagged union puts the table's ``kind``
     into the path ("doors.0.relay.lcus-serial.chanel"); walking the data drops it."""
     out: list[str] = []
-    for part in loc:
-        if isinstance(data, dict) and part not in data and data.get("kind") == part:
+    for i, part in enumerate(loc):
+        # a tag names no key of the table: it is the table's ``kind``, or the default kind of
+        # a table that leaves it out (a door contact is a GPIO pin unless it says otherwise);
+        # a missing key is the last part of its path, never followed by more
+        if isinstance(data, dict) and part not in data and (data.get("kind") == part or i < len(loc) - 1):
             continue
         out.append(str(part))
         if isinstance(data, dict):
