@@ -342,9 +342,10 @@ class GateAgent:
         )
 
     def _on_code(self, read: CodeRead) -> None:
-        """A scanned visitor pass: decided as a card is (gate_agent.visitor_passes), the relay
-        pulsed before anything waits on a disk; an entry is counted before the pulse and made
-        durable before the event (EntryCounts says why a lost count errs towards refusing)."""
+        """A scanned visitor pass or release slip: decided as a card is (gate_agent.visitor_passes),
+        the relay pulsed before anything waits on a disk; an entry in (or a slip's way out) is
+        counted before the pulse and made durable before the event (EntryCounts says why a lost
+        count errs towards refusing)."""
         found = self._reader_door.get(read.reader)
         if found is None:
             log.warning("scan from unknown reader %s ignored", read.reader)
@@ -357,16 +358,16 @@ class GateAgent:
         outcome = decide_visit(read.text, read.problem, keys=self.pass_keys.keys, site=self.site,
                                gate_id=self.gate_id, now=now, direction=direction,
                                used=self.pass_entries.used, entry=self.acl.get)
-        counted = outcome.granted and direction == Direction.IN
+        counted = outcome.granted and outcome.spends  # an entry in, or a slip's one way out
         if counted and not self.pass_entries.reserve(outcome.pass_id, outcome.valid_until):
-            outcome = outcome.refused(Reason.PASS_USED_UP, "this gate cannot count the entry")
+            outcome = outcome.uncounted()
             counted = False
         relay_ok = self._open(door) if outcome.granted else True
         latency_ms = (time.monotonic() - read.monotonic) * 1000
         self._indicate(reader, outcome.granted)
         if counted:
             self.pass_entries.sync()
-        detail = {"why": outcome.why} if outcome.why else {}
+        detail = outcome.detail
         if not relay_ok:
             detail["relay"] = "failed"
         self._emit(GateEvent(

@@ -6,6 +6,9 @@ only the gate knows: how many times this gate has let the pass in, and whether t
 list blocks it (the hub lists a revoked or used-up pass under its pass_id as an entry that
 is not active: protocols.cards.PASS_BLOCKS).
 
+A release slip's QR (claims ``kind: "slip"``) goes through the same path: the same keys, the
+same list and the same durable count, spent on its one way out rather than on a way in.
+
 ``decide_visit`` is that rule as a pure function; the stores are the only I/O here.
 """
 
@@ -266,13 +269,33 @@ class VisitOutcome:
     pass_id: str | None = None  # once the signature is checked
     valid_until: int | None = None
     why: str | None = None  # for a refusal: what was wrong, for the event's detail
+    #: a grant that uses up one of what the pass allows (an entry in, a slip's one way out):
+    #: the gate counts it durably before the event
+    spends: bool = False
+    kind: str | None = None  # "visit" | "slip", once the signature is checked
+    ref: str | None = None  # what a person reads off it (a slip's number), if it says
 
     @property
     def granted(self) -> bool:
         return self.decision == Decision.GRANTED
 
+    @property
+    def detail(self) -> dict[str, str]:
+        """What the event says besides its reason: a slip says so (and its number), a refusal why."""
+        out = {"why": self.why} if self.why else {}
+        if self.kind == "slip":
+            out["pass_kind"] = "slip"
+            if self.ref:
+                out["ref"] = self.ref
+        return out
+
     def refused(self, reason: Reason, why: str) -> "VisitOutcome":
-        return replace(self, decision=Decision.DENIED, reason=reason, why=why[:MAX_WHY])
+        return replace(self, decision=Decision.DENIED, reason=reason, why=why[:MAX_WHY], spends=False)
+
+    def uncounted(self) -> "VisitOutcome":
+        """Refused because the gate cannot count the use: a use that cannot be counted is not given."""
+        return self.refused(Reason.SLIP_USED if self.kind == "slip" else Reason.PASS_USED_UP,
+                            "this gate cannot count the entry")
 
 
 def blocked_by(entry: AclEntry | None) -> Reason | None:
@@ -298,6 +321,9 @@ def decide_visit(text: str | None, problem: str | None, *, keys: Mapping[str, Ed
         return VisitOutcome(Decision.DENIED, exc.reason, why=str(exc)[:MAX_WHY])
     reason = check(claims, site=site, gate_id=gate_id, now=now, direction=direction,
                    used=used(claims.pass_id), blocked=blocked_by(entry(claims.pass_id)))
+    slip = claims.kind == "slip"
+    said = {"kind": claims.kind, "ref": claims.ref}
     if reason is None:
-        return VisitOutcome(Decision.GRANTED, Reason.VALID_PASS, claims.pass_id, claims.valid_until)
-    return VisitOutcome(Decision.DENIED, reason, claims.pass_id, claims.valid_until)
+        return VisitOutcome(Decision.GRANTED, Reason.VALID_SLIP if slip else Reason.VALID_PASS, claims.pass_id,
+                            claims.valid_until, spends=slip or direction == Direction.IN, **said)
+    return VisitOutcome(Decision.DENIED, reason, claims.pass_id, claims.valid_until, **said)

@@ -29,6 +29,10 @@ class CardStatus(StrEnum):
     RETURNED = "returned"
     SCRAPPED = "scrapped"
     EXPIRED = "expired"
+    #: LISTED only (never a card row's own status): a renovation worker's card whose permit
+    #: is suspended or has ended (hub.gates.acl.project, from the permit: hub.permits.access)
+    PERMIT_SUSPENDED = "permit_suspended"
+    PERMIT_ENDED = "permit_ended"
 
 
 class Decision(StrEnum):
@@ -68,6 +72,14 @@ class Reason(StrEnum):
     PASS_EXPIRED = "pass_expired"
     PASS_USED_UP = "pass_used_up"
     PASS_REVOKED = "pass_revoked"
+    # a renovation worker's card whose permit stops it (hub.permits)
+    PERMIT_SUSPENDED = "permit_suspended"
+    PERMIT_ENDED = "permit_ended"
+    # a release slip's QR (protocols.visitpass, kind "slip"): out only, once, on its date
+    VALID_SLIP = "valid_slip"
+    SLIP_USED = "slip_used"
+    SLIP_WRONG_DATE = "slip_wrong_date"
+    SLIP_WRONG_DIRECTION = "slip_wrong_direction"  # scanned at an "in" reader
 
 
 STATUS_DENIAL: dict[CardStatus, Reason] = {
@@ -79,7 +91,12 @@ STATUS_DENIAL: dict[CardStatus, Reason] = {
     CardStatus.RETURNED: Reason.CARD_RETURNED,
     CardStatus.SCRAPPED: Reason.CARD_SCRAPPED,
     CardStatus.EXPIRED: Reason.CARD_EXPIRED,
+    CardStatus.PERMIT_SUSPENDED: Reason.PERMIT_SUSPENDED,
+    CardStatus.PERMIT_ENDED: Reason.PERMIT_ENDED,
 }
+
+#: statuses a gate's list may say that no card row ever has (a card's own moves never reach them)
+LISTED_ONLY = frozenset({CardStatus.PERMIT_SUSPENDED, CardStatus.PERMIT_ENDED})
 
 
 #: a blocked visitor pass is listed under its pass id as an entry that is not active: its

@@ -14,6 +14,14 @@ What a signature cannot say, the gate adds from its list: a pass the hub has rev
 counted used up at other gates is listed under its ``pass_id`` (as a card entry that is not
 active: hub.visitors), and the gate counts its own entries (gate_agent). ``check`` is the pure
 order of refusals, first failing rule named, as protocols.cards.Reason.
+
+A release slip (hub.slips) is the same text signed with the same key, its claims saying
+``kind: "slip"``: goods or a household leave by it, so it opens only at an "out" reader of a
+gate it names, on its date (the day's bounds in the estate's timezone: ``slip_window``), and
+once (counted by the gate as a visitor's entries are; the hub lists it used at every other
+gate). ``kind`` and ``ref`` are left out of the signed text at their defaults, so a visitor
+pass reads byte for byte as before slips, and a gate running older code refuses a slip as
+tampered instead of letting it in as a visitor.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime, timezone
-from typing import Annotated, Mapping
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Literal, Mapping
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -38,6 +47,12 @@ PREFIX = "GHP1."
 MAX_TEXT = 1024
 MAX_GATES = 64
 MAX_ENTRIES = 100
+#: a slip's window is one local day: 23 to 25 hours where clocks change
+MAX_SLIP_WINDOW_S = 25 * 3600
+
+PassKind = Literal["visit", "slip"]
+#: what is left out of the signed text when it holds this (see the module's docstring)
+_OMITTED_AT_DEFAULT = {"kind": "visit", "ref": None}
 
 #: PassId (protocols.messages): 32 upper-case hex, also how the gate's list names a blocked
 #: pass (a canonical UID). PassKeyId: the first 16 hex of SHA-256 of the raw public key.
@@ -71,11 +86,22 @@ class PassClaims(BaseModel):
     #: entries (scans "in") it allows in all, counted across gates
     entries: int = Field(default=1, ge=1, le=MAX_ENTRIES)
     key_id: PassKeyId
+    #: "visit": a visitor's pass; "slip": a release slip (out only, once, on its date)
+    kind: PassKind = "visit"
+    #: what a person reads off it (a slip's number), shown in its events; no secret
+    ref: str | None = Field(default=None, pattern=r"^[!-~]{1,32}$")
 
     @model_validator(mode="after")
     def _window(self) -> "PassClaims":
         if self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
+        if self.kind == "slip":
+            if not self.gates:
+                raise ValueError("a slip names the gates it may leave by")
+            if self.entries != 1:
+                raise ValueError("a slip is used once")
+            if self.valid_until - self.valid_from > MAX_SLIP_WINDOW_S:
+                raise ValueError("a slip is valid on one day")
         return self
 
 
@@ -88,7 +114,28 @@ def _unb64(text: str) -> bytes:
 
 
 def _canonical(claims: PassClaims) -> bytes:
-    return json.dumps(claims.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+    data = {k: v for k, v in claims.model_dump(mode="json").items()
+            if not (k in _OMITTED_AT_DEFAULT and v == _OMITTED_AT_DEFAULT[k])}
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+# -- release slips ---------------------------------------------------------------------------
+
+def slip_window(day: date, tz: str) -> tuple[int, int]:
+    """The first and last second (epoch) of ``day`` in timezone ``tz`` (an IANA name): when a
+    slip for that day opens. ZoneInfoNotFoundError for an unknown zone."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return int(start.timestamp()), int(end.timestamp()) - 1
+
+
+def slip_claims(*, site: str, pass_id: str, day: date, tz: str, gates: tuple[str, ...] | list[str],
+                key_id: str, ref: str | None = None) -> PassClaims:
+    """The claims of a release slip for ``day`` at ``gates`` (hub.slips signs them: make_pass)."""
+    valid_from, valid_until = slip_window(day, tz)
+    return PassClaims(site=site, pass_id=pass_id, valid_from=valid_from, valid_until=valid_until,
+                      gates=tuple(gates), entries=1, key_id=key_id, kind="slip", ref=ref)
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -178,7 +225,8 @@ def check(claims: PassClaims, *, site: str, gate_id: str, now: datetime, directi
     ``used``: entries already counted for it (the gate's own, or more from the hub).
     ``blocked``: PASS_REVOKED or PASS_USED_UP when the gate's list says so. A visitor going
     out is never kept in by time, count or revocation (only another estate's or another
-    gate's pass is refused there): the hub raises an overstay instead.
+    gate's pass is refused there): the hub raises an overstay instead. A slip is the other
+    way about (_check_slip).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -186,6 +234,8 @@ def check(claims: PassClaims, *, site: str, gate_id: str, now: datetime, directi
         return Reason.PASS_FOREIGN_ESTATE
     if claims.gates and gate_id not in claims.gates:
         return Reason.PASS_WRONG_GATE
+    if claims.kind == "slip":
+        return _check_slip(claims, now=now, direction=direction, used=used, blocked=blocked)
     if direction == Direction.OUT:
         return None
     if blocked is not None:
@@ -197,4 +247,21 @@ def check(claims: PassClaims, *, site: str, gate_id: str, now: datetime, directi
         return Reason.PASS_EXPIRED
     if used >= claims.entries:
         return Reason.PASS_USED_UP
+    return None
+
+
+def _check_slip(claims: PassClaims, *, now: datetime, direction: Direction, used: int,
+                blocked: Reason | None) -> Reason | None:
+    """A slip's own rules, after its estate and gate: out only; not used (the hub's list or
+    this gate's count) nor cancelled (revoked on the list); on its date. "Used" comes before
+    the date: a guard told "already used" the day after knows more than "not today"."""
+    if direction != Direction.OUT:
+        return Reason.SLIP_WRONG_DIRECTION
+    if blocked == Reason.PASS_USED_UP or (blocked is None and used >= claims.entries):
+        return Reason.SLIP_USED
+    if blocked is not None:
+        return blocked
+    stamp = now.astimezone(timezone.utc).timestamp()
+    if stamp < claims.valid_from or stamp > claims.valid_until:
+        return Reason.SLIP_WRONG_DATE
     return None
