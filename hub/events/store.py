@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS events (
     acl_rev INTEGER NOT NULL,
     detail TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    flag TEXT
+    flag TEXT,
+    pass_id TEXT  -- a visit event's visitor pass (hub.visitors), once the gate checked its signature
 );
 CREATE INDEX IF NOT EXISTS events_at ON events (at_utc);
 CREATE INDEX IF NOT EXISTS events_uid ON events (uid);
@@ -50,8 +51,14 @@ FUTURE_DATED = "future_dated"
 
 
 def migrate(db: sqlite_utils.Database) -> None:
-    if "flag" not in {r["name"] for r in db.query("PRAGMA table_info(events)")}:
+    have = {r["name"] for r in db.query("PRAGMA table_info(events)")}
+    if "flag" not in have:
         db.execute("ALTER TABLE events ADD COLUMN flag TEXT")
+    if "pass_id" not in have:
+        db.execute("ALTER TABLE events ADD COLUMN pass_id TEXT")
+    # the visit events alone (a partial index: a card's pass event adds nothing to it), for
+    # the visitors' retention (hub.visitors.report.purge)
+    db.execute("CREATE INDEX IF NOT EXISTS events_visits ON events (at_utc) WHERE kind = 'visit'")
 
 
 def date_flag(at: datetime, received: datetime, clock_offset_s: float | None) -> str | None:
@@ -66,7 +73,7 @@ def date_flag(at: datetime, received: datetime, clock_offset_s: float | None) ->
 
 _SELECT = """
 SELECT e.seq, e.event_id, e.gate_id, e.door_id, e.reader, e.direction, e.kind, e.uid,
-       e.decision, e.reason, e.at, e.received_at, e.flag, c.holder_name, c.holder_unit, c.card_type
+       e.decision, e.reason, e.at, e.received_at, e.flag, e.pass_id, c.holder_name, c.holder_unit, c.card_type
 FROM events e LEFT JOIN cards c ON c.uid = COALESCE(
     -- a read in another form of the card (a Wiegand reader's bytes: hub.gates.acl, acl_derived)
     (SELECT d.card_uid FROM acl_derived d WHERE d.gate_id = e.gate_id AND d.key = e.uid), e.uid)
@@ -84,8 +91,8 @@ def store_event(
     order_at = received if flag == FUTURE_DATED else event.at
     cur = db.execute(
         """INSERT OR IGNORE INTO events (event_id, gate_id, door_id, reader, direction, kind, uid,
-               decision, reason, at, at_utc, acl_rev, detail, received_at, flag)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               decision, reason, at, at_utc, acl_rev, detail, received_at, flag, pass_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             event.event_id,
             event.gate_id,
@@ -102,6 +109,7 @@ def store_event(
             json.dumps(event.detail, sort_keys=True) if event.detail else "{}",  # most carry none: 2.5 us a call
             received.astimezone(timezone.utc).isoformat(),
             flag,
+            event.pass_id,
         ],
     )
     return cur.lastrowid if cur.rowcount == 1 else None
@@ -127,7 +135,24 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
         "flag": row["flag"],
         "holder": holder,
         "card_type": row["card_type"],
+        "pass_id": row["pass_id"],
     }
+
+
+def _with_visitors(db: sqlite_utils.Database, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A visit event's view names the visitor and the unit visited ({"name", "host_unit"}), by
+    its pass (hub.visitors); a second query for the visit events among ``views`` only, so a
+    page of card passes costs nothing more."""
+    passes = {v["pass_id"] for v in views if v["kind"] == "visit" and v["pass_id"]}
+    found: dict[str, dict[str, str]] = {}
+    if passes:
+        found = {r["pass_id"]: {"name": r["visitor_name"], "host_unit": r["host_unit"]} for r in db.query(
+            "SELECT p.pass_id, v.visitor_name, v.host_unit FROM visit_passes p JOIN visits v ON v.id = p.visit_id"
+            f" WHERE p.pass_id IN ({','.join('?' * len(passes))})", sorted(passes))}
+    for v in views:
+        if v["kind"] == "visit":
+            v["visitor"] = found.get(v["pass_id"] or "")
+    return views
 
 
 def newest(db: sqlite_utils.Database, limit: int, gate_ids: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
@@ -135,7 +160,7 @@ def newest(db: sqlite_utils.Database, limit: int, gate_ids: frozenset[str] = fro
     limit = max(1, min(limit, MAX_LIMIT))
     if not gate_ids:
         rows = db.query(f"{_SELECT} ORDER BY e.at_utc DESC, e.seq DESC LIMIT ?", [limit])
-        return [event_view(r) for r in rows]
+        return _with_visitors(db, [event_view(r) for r in rows])
     # each gate's newest through its own index range (one IN over several gates would sort
     # all their events), then the newest of those
     keys: list[tuple[str, int]] = []
@@ -145,7 +170,7 @@ def newest(db: sqlite_utils.Database, limit: int, gate_ids: frozenset[str] = fro
     if not seqs:
         return []
     rows = db.query(f"{_SELECT} WHERE e.seq IN ({','.join('?' * len(seqs))}) ORDER BY e.at_utc DESC, e.seq DESC", seqs)
-    return [event_view(r) for r in rows]
+    return _with_visitors(db, [event_view(r) for r in rows])
 
 
 #: one gate's newest, served from events_gate_at alone
@@ -162,7 +187,7 @@ def after(db: sqlite_utils.Database, seq: int, limit: int = 200, gate_ids: froze
         where += f" AND +e.gate_id IN ({','.join('?' * len(gate_ids))})"
         args += sorted(gate_ids)
     rows = db.query(f"{_SELECT} {where} ORDER BY e.seq LIMIT ?", [*args, limit])
-    return [event_view(r) for r in rows]
+    return _with_visitors(db, [event_view(r) for r in rows])
 
 
 def last_seq(db: sqlite_utils.Database) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from hub import audit
+from hub.alarms import remote_opens
 from hub.auth import Principal
 from hub.db import Store
 from hub.errors import BadInput, Conflict, Forbidden, NotFound
@@ -127,9 +128,14 @@ def get_gate(store: Store, gate_id: str, stale_s: int) -> dict[str, Any]:
 
 
 def open_command(
-    store: Store, principal: Principal, gate_id: str, door_id: str, stale_s: int, keys: GateKeys, site: str
+    store: Store, principal: Principal, gate_id: str, door_id: str, stale_s: int, keys: GateKeys, site: str,
+    reason: str | None = None,
 ) -> GateCommand:
-    """Check, sign and audit a remote open; the caller publishes the command after this returns."""
+    """Check, sign and audit a remote open; the caller publishes the command after this returns.
+
+    The command is kept (hub.alarms.remote_opens) with who sent it and why, in the same
+    transaction, so the gate's acknowledgement always finds it."""
+    reason = remote_opens.check_reason(reason)
     if not principal.may_use_gate(gate_id):
         raise Forbidden("{who} may not open doors at gate {gate}", rule="gate_not_allowed", who=principal.who, gate=gate_id)
     _name("door_id", door_id)
@@ -148,5 +154,7 @@ def open_command(
         if doors and door_id not in doors:
             raise NotFound("gate {gate} has no door {door}", rule="unknown_door", field="door_id", gate=gate_id, door=door_id)
         cmd = sign_command(gate_id, door_id, principal.who, key, now, site=site)
-        audit.record(db, principal.who, "remote_open", "gate", gate_id, door_id=door_id, nonce=cmd.nonce)
+        remote_opens.record_sent(db, nonce=cmd.nonce, gate_id=gate_id, door_id=door_id, by=principal.who,
+                                 reason=reason, sent_at=now, expires_at=cmd.expires_at)
+        audit.record(db, principal.who, "remote_open", "gate", gate_id, reason, door_id=door_id, nonce=cmd.nonce)
     return cmd

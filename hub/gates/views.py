@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub import audit
+from hub.alarms import remote_opens
 from hub.auth import Principal, Role, require
 from hub.errors import Forbidden
 from hub.deadletters import store as dead_letters
@@ -37,19 +41,30 @@ def get_gate(request: Request, gate_id: str, who: Principal = Depends(_viewers))
     return gate | {"forged": request.app.state.drops.forged(gate_id)}
 
 
+class OpenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: why the door is opened (a visitor at the gate, a delivery ...): kept with the command
+    #: and shown on the live page; optional here for older clients, the page always sends one
+    reason: str | None = Field(default=None, max_length=2 * remote_opens.MAX_REASON)
+
+
 @router.post("/gates/{gate_id}/doors/{door_id}/open", status_code=202)
-def open_door(request: Request, gate_id: str, door_id: str, who: Principal = Depends(_openers)) -> dict:
+def open_door(request: Request, gate_id: str, door_id: str, body: OpenRequest | None = None,
+              who: Principal = Depends(_openers)) -> dict:
     """Signed, expiring, single-use command; 202 because the gate's own event confirms it."""
     state = request.app.state
     mqtt = state.mqtt
     if mqtt is None or not mqtt.connected:
         raise HubUnavailable("the hub is not connected to the MQTT broker; the gate cannot be reached")
+    reason = body.reason if body is not None else None
     cmd = service.open_command(state.store, who, gate_id, door_id, _stale(request), state.gate_keys,
-                               state.config.hub.site)
+                               state.config.hub.site, reason)
     try:
         mqtt.publish(gate_topic(state.config.hub.site, gate_id, "cmd"), cmd.to_bytes(), qos=1, retain=False)
     except HubUnavailable:
         with state.store.tx() as db:
+            remote_opens.record_failed(db, cmd.nonce, datetime.now(timezone.utc))
             audit.record(db, who.who, "remote_open_failed", "gate", gate_id, "broker unavailable", nonce=cmd.nonce)
         raise
     return {
@@ -58,6 +73,7 @@ def open_door(request: Request, gate_id: str, door_id: str, who: Principal = Dep
         "nonce": cmd.nonce,
         "expires_at": cmd.expires_at.isoformat(),
         "by": cmd.by,
+        "reason": remote_opens.check_reason(reason),
     }
 
 

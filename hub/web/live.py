@@ -31,7 +31,8 @@ Why a cached photo is acceptable (they are confidential):
 
 The stream's start (Last-Event-ID, ``after``, or the last few) is the events stream's, and
 its rows are the events store's: only the photo and, on a remote open's row, ``opened_by`` (the
-name of who sent it) are added here. /api/v1/events/stream is unchanged for every other client.
+name of who sent it) and ``remote`` (why, the gate's acknowledgement, the door's result) are
+added here. The page also comes with the open alarms, and follows /api/v1/alarms/stream. /api/v1/events/stream is unchanged for every other client.
 
 The page is the shell's (hub.web.shell: header, role links, language; the reader's language,
 the estate's timezone and the page scripts' catalog in #page-i18n); live.js says everything
@@ -51,6 +52,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from starlette.concurrency import run_in_threadpool
 
 from hub import photos
+from hub.alarms import remote_opens
+from hub.alarms import service as alarms
+from hub.alarms.service import person_names
 from hub.auth import Principal, Role, credential_of, require, role_refused
 from hub.db import Store
 from hub.errors import NotFound
@@ -66,6 +70,8 @@ from hub.people.views import photo_dir
 from hub.web.shell import page, problem_page
 
 LIVE_ROLES = {Role.ADMIN, Role.GUARD, Role.SUPERVISOR}
+#: the rows that carry a remote open's record (``remote``): the gate's answer, the door's result
+_REMOTE_KINDS = ("remote_open", "open_result")
 PHOTO_PREFIX = "/live/photos/"
 
 router = APIRouter(include_in_schema=False)
@@ -96,14 +102,18 @@ def with_photos(store: Store, rows: list[dict[str, Any]], gates: frozenset[str])
 
 
 def with_openers(db: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows, each with ``opened_by``: for a remote open, the name of who sent it; else None.
+    """The rows, each with ``opened_by`` (for a remote open, the name of who sent it; else
+    None) and ``remote`` (for a remote open or its door's result: the command as the hub
+    kept it, hub.alarms.remote_opens: who, why, the gate's acknowledgement, the door's result).
 
     The hub signs a remote open with the sender's audit name (``role:login``, hub.gates.service)
-    and the gate reports it back in the event's detail (``by``); the events store's rows do not
-    carry the detail, so it is read here, only for the remote opens of the batch (most batches
-    have none: no query). The name shown is the account's name (hub.users), or the token's."""
-    seqs = [row["seq"] for row in rows if row.get("kind") == "remote_open"]
+    and the gate reports it back in the event's detail (``by``, and the command's ``nonce``);
+    the events store's rows do not carry the detail, so it is read here, only for the remote
+    opens of the batch (most batches have none: no query). The name shown is the account's
+    name (hub.users), or the token's."""
+    seqs = [row["seq"] for row in rows if row.get("kind") in _REMOTE_KINDS]
     by: dict[int, str] = {}
+    nonce_of: dict[int, str] = {}
     if seqs:
         marks = ",".join("?" * len(seqs))
         for r in db.query(f"SELECT seq, detail FROM events WHERE seq IN ({marks})", seqs):
@@ -111,16 +121,22 @@ def with_openers(db: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 detail = json.loads(r["detail"] or "{}")
             except ValueError:
                 detail = None
-            sender = detail.get("by") if isinstance(detail, dict) else None
+            if not isinstance(detail, dict):
+                continue
+            sender, nonce = detail.get("by"), detail.get("nonce")
             if isinstance(sender, str) and sender:
                 by[r["seq"]] = sender
-    names: dict[str, str] = {}
-    for sender in set(by.values()):
-        role, _, login = sender.partition(":")
-        found = list(db.query("SELECT name FROM users WHERE username = ? AND role = ?", [login, role])) if login else []
-        names[sender] = found[0]["name"] if found else (login or sender)
+            if isinstance(nonce, str) and nonce:
+                nonce_of[r["seq"]] = nonce
+    # by the command's nonce; an older agent's answer has none, and is found by the event the
+    # hub matched to its command (remote_opens.on_remote_open)
+    answering = [row["seq"] for row in rows if row.get("kind") == "remote_open" and row["seq"] not in nonce_of]
+    remote, by_ack = remote_opens.by_nonces(db, sorted(set(nonce_of.values())), answering)
+    names = person_names(db, set(by.values()))
     for row in rows:
-        row["opened_by"] = names.get(by.get(row["seq"], ""))
+        found = remote.get(nonce_of.get(row["seq"], "")) or by_ack.get(row["seq"])
+        row["remote"] = found
+        row["opened_by"] = names.get(by.get(row["seq"], "")) or (found["by_name"] if found else None)
     return rows
 
 
@@ -151,11 +167,16 @@ def live(request: Request) -> Response:
     if principal.role not in LIVE_ROLES:  # the shell's 403 page, with the API's words for it
         refused = role_refused(principal)
         return problem_page(request, 403, refused.in_language(partial(gettext, language_of(request))))
-    start, rows = first_passes(request.app.state.store, principal, None)
+    store = request.app.state.store
+    start, rows = first_passes(store, principal, None)
     after = rows[-1]["seq"] if rows else start
+    with store.read() as db:  # the alarms open now, and where their stream is to go on from
+        open_now = {"alarms": alarms.open_alarms(db, principal.gates), "after": alarms.last_version(db)}
     # the shell answers no-store: the passes are the guard's, and stale a second later
     return page(request, "live.html", principal, current="nav-live", can_open=principal.role in LIVE_ROLES,
-                backlog=rows, after=after)
+                backlog=rows, after=after, open_alarms=open_now,
+                # a supervisor's console shows the alarms guards have not answered in time
+                escalated_only=principal.role == Role.SUPERVISOR)
 
 
 @router.get("/live/stream")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 from hub.gates import service
-from protocols.commands import CommandRejected, GateCommand, verify_command
+from protocols.commands import CommandRejected, GateCommand, verify_command, command_action
 from protocols.messages import DoorStatus, GateStatus, parse
 from protocols.topics import gate_topic
 from tests.rigs.wait import wait_for
@@ -85,6 +87,9 @@ def north(hub, peer):
     agent.publish(gate_topic(hub.site, "north", "status"), _status(hub, "north", True, doors={"north-in": DoorStatus()}))
     http = httpx.Client(base_url=hub.url, headers=hub.h("supervisor"))
     wait_for(lambda: (x := _gate(http, "north")) and x["online"], what="north online")
+    # a gate holding none of the hub's visitor-pass keys is sent them first (hub.visitors)
+    topic, payload = agent.next(what="the hub's visitor-pass keys")
+    assert topic == gate_topic(hub.site, "north", "cmd") and command_action(json.loads(payload)) == "pass_keys"
     return key, agent
 
 

@@ -5,6 +5,7 @@ and a photo it was shown before from the browser's cache."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ import pytest
 
 from hub.auth import COOKIE, create_token
 from hub.users.accounts import add_user
-from protocols.commands import GateCommand, verify_command
+from protocols.commands import GateCommand, command_action, verify_command
 from protocols.messages import DoorStatus, EventKind, GateEvent, GateStatus, parse
 from protocols.topics import gate_topic
 from tests.cardcentre.test_photos_files import png
@@ -66,22 +67,36 @@ def test_live_page_shows_new_passes_and_opens_a_door(hub, peer, browser):
     button = page.wait_for_selector('button[data-key="north/north-in"]:not([disabled])', timeout=15000)
     button.focus()
     page.keyboard.press("Enter")
-    topic, payload = agent.next(timeout=15, what="the open command from the page")
+    # the page asks why (the first of the common reasons has the focus), then sends
+    page.wait_for_selector("#open-form:not([hidden])")
+    page.keyboard.press("Space")
+    page.focus("#open-send")
+    page.keyboard.press("Enter")
+    payload = _open_command(agent)
     command = parse(GateCommand, payload)
     verify_command(command, key, "north", datetime.now(timezone.utc), site=hub.site)
     page.wait_for_selector("#open-result:has-text('Open sent to north-in at north.')", timeout=15000)
 
-    # the gate reports the open as a gate agent does (the command's sender in the detail): the
-    # row names the person who opened, from the hub's accounts, not the sender's login
+    # the gate reports the open as an older gate agent does (the command's sender in the
+    # detail, no nonce): the row names the person who opened, from the hub's accounts, not the
+    # sender's login, and why, and that the gate acknowledged it
     opened = GateEvent(event_id="ev-browser-0003", gate_id="north", door_id="north-in", kind=EventKind.REMOTE_OPEN,
                        decision="granted", reason="remote_open", at=datetime.now(timezone.utc),
                        detail={"by": command.by})
     agent.publish(gate_topic(hub.site, "north", "event"), hub.signed("north", opened, "event"))
     row = page.wait_for_selector('tr[data-event-id="ev-browser-0003"]', timeout=15000)
-    assert row.query_selector("td.holder").inner_text() == "Opened by Gina Ho"
-    assert row.query_selector("td.reason").inner_text() == "opened remotely"
+    assert row.query_selector("td.holder").inner_text() == "Opened by Gina Ho: visitor at the gate"
+    assert row.query_selector("td.reason").inner_text() == "acknowledged by the gate"
     assert errors == []
     page.close()
+
+
+def _open_command(agent) -> bytes:
+    """The next open command on the gate's cmd topic (the hub sends others there too: keys)."""
+    while True:
+        _, payload = agent.next(timeout=15, what="the open command from the page")
+        if command_action(json.loads(payload)) == "open":
+            return payload
 
 
 def _estate_time(iso: str, zone: str) -> str:
