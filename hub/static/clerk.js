@@ -70,49 +70,9 @@ for (const box of document.querySelectorAll("input.money")) {
   });
 }
 
-// -- talking to the hub -----------------------------------------------------------------------
+// -- talking to the hub, what the page says, its forms: hub/static/forms.js -----------------------
 
-async function api(method, path, body) {
-  const opts = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-  if (body instanceof FormData) {
-    opts.body = body;
-  } else if (body !== undefined) {
-    opts.headers["Content-Type"] = "application/json";
-    opts.body = JSON.stringify(body);
-  }
-  let r;
-  try {
-    r = await fetch(path, opts);
-  } catch (_) {
-    throw Object.assign(new Error(gh.t("The hub cannot be reached. Check the network and try again.")), { rule: "offline" });
-  }
-  const data = (r.headers.get("content-type") || "").includes("json") ? await r.json() : null;
-  if (!r.ok) {
-    const err = new Error((data && data.detail) || gh.t("The hub answered with an error ({status}).", { status: r.status }));
-    err.rule = data && data.error;
-    err.field = data && data.field;
-    throw err;
-  }
-  return data;
-}
-
-// -- what the page says -------------------------------------------------------------------
-
-function say(text, ok = true) {
-  const m = $("message");
-  m.textContent = text;
-  m.className = ok ? "ok" : "error";
-}
-
-function visible(el) {
-  return !el.closest("[hidden]") && !el.disabled && el.type !== "hidden";
-}
-
-function clearErrors(form) {
-  const box = form.querySelector(".form-error");
-  if (box) { box.textContent = ""; delete box.dataset.rule; }
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-}
+const { api, say, Refusal } = gh;
 
 // the field a refusal is about when the hub names none: by its rule (hub/cards/rules.py)
 const RULE_FIELD = {
@@ -127,45 +87,7 @@ const RULE_FIELD = {
   receipt_required: "receipt_no", replacement_same_uid: "replacement_uid", reason_required: "reason",
 };
 
-// the field the hub named ("holder.name", "deposit.amount_cents"), else its first part
-function fieldFor(form, field) {
-  if (!field) return null;
-  const inputs = [...form.querySelectorAll("[data-field]")].filter(visible);
-  const has = (name) => inputs.find((el) => el.dataset.field.split(" ").includes(name));
-  return has(field) || has(field.split(".")[0]) || null;
-}
-
-// the error inside the form that failed, on its field: marked, focused and announced
-function formError(form, err) {
-  clearErrors(form);
-  const box = form.querySelector(".form-error");
-  box.textContent = err.message;
-  if (err.rule) box.dataset.rule = err.rule;
-  const input = err.input || fieldFor(form, err.field) || fieldFor(form, RULE_FIELD[err.rule]);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus({ preventScroll: true });
-  } else {
-    box.tabIndex = -1;
-    box.focus({ preventScroll: true });
-  }
-  box.scrollIntoView({ block: "nearest" });
-  if (input) input.scrollIntoView({ block: "nearest" });
-}
-
-class Refusal extends Error {
-  constructor(message, input) { super(message); this.input = input; this.rule = "form"; }
-}
-
-// nothing sent while a required box is empty: a second click after a move cannot repeat it
-function checkRequired(form) {
-  for (const el of form.querySelectorAll("[required]")) {
-    if (!visible(el)) continue;
-    if (el.type === "file" ? !el.files.length : !String(el.value).trim()) {
-      throw new Refusal(gh.t("Fill this in first."), el);
-    }
-  }
-}
+const { clearErrors, formError, move } = gh.forms({ ruleField: RULE_FIELD });
 
 function moneyIn(input) {
   const text = input.value.trim();
@@ -190,36 +112,7 @@ function dayIn(input) {
 function endOfEstateDay(day) {
   if (!day) return null;
   const [y, mo, d] = day.split("-").map(Number);
-  const wall = Date.UTC(y, mo - 1, d, 23, 59, 59);
-  const parts = {};
-  new Intl.DateTimeFormat("en-CA", { timeZone: gh.tz, hourCycle: "h23", year: "numeric", month: "2-digit",
-    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
-    .formatToParts(new Date(wall)).forEach((p) => { parts[p.type] = Number(p.value); });
-  const shown = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return new Date(wall - (shown - wall)).toISOString();
-}
-
-// one move: the form checked, its button held while the hub answers, its error kept inside it
-function move(formId, run) {
-  const form = $(formId);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button.disabled) return;
-    clearErrors(form);
-    button.disabled = true;
-    try {
-      checkRequired(form);
-      await run(form);
-    } catch (err) {
-      formError(form, err);
-    } finally {
-      button.disabled = false;
-    }
-  });
-  form.addEventListener("input", (e) => {
-    if (e.target.hasAttribute("aria-invalid")) e.target.removeAttribute("aria-invalid");
-  });
+  return gh.estateInstant(y, mo, d, 23, 59, 59).toISOString();
 }
 
 function done(form) {

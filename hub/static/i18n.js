@@ -52,5 +52,18 @@
     return Number(parts[0]) * 100 + Number((parts[1] || "").padEnd(2, "0"));
   }
 
-  window.gh = {t: t, instant: instant, yuan: yuan, fen: fen, lang: data.lang, tz: data.tz};
+  // what each kind of alarm (hub.alarms) is called, on every page that shows one
+  var ALARMS = {
+    door_forced: t("door forced open"), door_held: t("door held open"), gate_offline: t("gate offline"),
+    device_degraded: t("reader or relay not working"), overstay: t("visitor overstaying"),
+    watch_list_hit: t("watch-list hit"), remote_open_unacknowledged: t("remote open not acknowledged by the gate"),
+    incident_overdue: t("incident not reported up in time"),
+    calendar_year_missing: t("next year's holidays missing from the working calendar"),
+    complaint_escalated: t("complaint escalated"),
+  };
+  function alarmWord(kind) {
+    return Object.prototype.hasOwnProperty.call(ALARMS, kind) ? ALARMS[kind] : String(kind).replace(/_/g, " ");
+  }
+
+  window.gh = {t: t, instant: instant, yuan: yuan, fen: fen, alarmWord: alarmWord, lang: data.lang, tz: data.tz};
 })();

@@ -17,9 +17,9 @@ from pathlib import Path
 STATIC = Path(__file__).resolve().parent.parent / "static"
 #: name -> media type: the files the hub serves at /static/{name}
 FILES = {"hub.css": "text/css", "live.js": "text/javascript", "login.js": "text/javascript",
-         "i18n.js": "text/javascript"}
+         "i18n.js": "text/javascript", "forms.js": "text/javascript"}
 #: served to anyone: the login page needs them and they hold nothing secret
-PUBLIC = {"hub.css", "login.js", "i18n.js"}
+PUBLIC = {"hub.css", "login.js", "i18n.js", "forms.js"}
 #: a year: the URL changes with the content, so "forever"
 KEEP = "private, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
