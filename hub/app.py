@@ -28,6 +28,8 @@ from starlette.requests import HTTPConnection
 
 from hub.access.service import set_up_timezone
 from hub.access.views import router as access_router
+from hub.alarms.setup import alarms_setup
+from hub.alarms.views import router as alarms_router
 from hub import systemd
 from hub.cards.moves_views import card_centre_routers
 from hub.cards.printed import router as printed_router
@@ -37,17 +39,22 @@ from hub.config import HubConfig
 from hub.db import Store
 from hub.deadletters.store import DeadLetters
 from hub.deadletters.views import router as dead_letters_router
+from hub.dutylog.pages import router as duty_pages_router
+from hub.dutylog.setup import duty_setup
+from hub.dutylog.views import router as duty_router
 from hub.errors import DomainError
 from hub.frontdoor import Door, FrontDoor
 from hub.enroll.views import routers as enroll_routers
 from hub.events.bus import EventBus
 from hub.events.ingest import EventIngest
+from hub.events.reactions import Reactions
 from hub.events.views import router as events_router
 from hub.gates.ingest import GateIngest
 from hub.gates.keys import GateKeys, KeyPusher
 from hub.gates.projector import Projector
 from hub.gates.publisher import AclPublisher
 from hub.gates.views import router as gates_router
+from hub.ticker import Ticker
 from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
 from hub.i18n.validation import N_, detail_of, explained
@@ -55,6 +62,24 @@ from hub.housekeeping import Housekeeper
 from hub.mqtt import Drops, HubMqtt
 from hub.users.sessions import Lifetime
 from hub.users.views import router as users_router
+from hub.visitors.pages import router as visitor_pages_router
+from hub.complaints.pages import router as complaint_pages_router
+from hub.permits.pages import router as permit_pages_router
+from hub.slips.pages import router as slip_pages_router
+from hub.violations.pages import router as violation_pages_router
+from hub.complaints.setup import setup as complaints_setup
+from hub.complaints.views import router as complaints_router
+from hub.visitors.setup import setup as visitors_setup
+from hub.visitors.views import router as visitors_router
+from hub.workcal.setup import workcal_setup
+from hub.workcal.views import router as workcal_router
+from hub.workcal.pages import router as workcal_pages_router
+from hub.permits.views import router as permits_router
+from hub.permits.setup import permits_setup
+from hub.slips.setup import slips_setup
+from hub.slips.views import router as slips_router
+from hub.violations.setup import violations_setup
+from hub.violations.views import router as violations_router
 from hub.web.views import PUBLIC_STATIC
 from hub.web.language import PATH as LANGUAGE_PATH
 from hub.web.language import router as language_router
@@ -66,7 +91,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = {"/healthz", "/login", LANGUAGE_PATH, *(f"/static/{n}" for n in PUBLIC_STATIC)}
 #: browser pages: no credential sends the browser to the login page instead of a 401
-PAGES = {"/", "/live", "/clerk", "/logout"}
+PAGES = {"/", "/live", "/clerk", "/logout", "/visitors", "/duty", "/complaints", "/complaints/queue", "/complaints/supervise", "/complaints/follow-ups", "/calendar", "/permits", "/permits/engineering", "/violations", "/slips", "/slips/check"}
 
 
 def _error(status: int, rule: str, detail: str, field: str | None = None, headers: dict | None = None) -> JSONResponse:
@@ -149,8 +174,8 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         state = app.state
         if connect_mqtt:
             mqtt = HubMqtt(config.mqtt, config.hub.site, dead_letters=state.dead_letters)
-            state.event_ingest = EventIngest(store, state.bus, state.drops)
-            state.gate_ingest = GateIngest(store, mqtt, state.drops, config.hub.site, state.gate_keys)
+            state.event_ingest = EventIngest(store, state.bus, state.drops, state.reactions)
+            state.gate_ingest = GateIngest(store, mqtt, state.drops, config.hub.site, state.gate_keys, state.reactions)
             site = config.hub.site
             # a gate heard using an older key is sent its newest (hub.gates.keys)
             state.key_pusher = KeyPusher(state.gate_keys, lambda t, p: mqtt.publish(t, p, qos=1, retain=False), site)
@@ -164,6 +189,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             mqtt.start()
         housekeeper = Housekeeper(store)
         housekeeper.start()
+        app.state.ticker.start()  # every domain's few-second checks (hub.ticker)
         projector = Projector(store)  # re-projection jobs, in small steps (hub.gates.acl.schedule_reproject)
         projector.start()
         state.projector = projector
@@ -178,6 +204,7 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
             if alive is not None:
                 alive.cancel()
             housekeeper.stop()
+            app.state.ticker.stop()
             projector.stop()
             state.closing.set()
             state.bus.notify()
@@ -200,6 +227,19 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.state.gate_keys = GateKeys(store, config.hub.secret_path)
     app.state.dead_letters = DeadLetters(store)  # poison messages, kept instead of blocking intake
     app.state.drops = Drops(keys=app.state.gate_keys.keys)
+    #: each domain's reactions to stored gate events and statuses (hub.events.reactions),
+    #: registered here, before the intake starts
+    app.state.reactions = Reactions(store)
+    app.state.ticker = Ticker(store)
+    # each domain registers its reactions and checks here (one line each)
+    workcal_setup(app)  # first: every deadline counts on the working calendar (hub.workcal)
+    duty_setup(app)
+    alarms_setup(app)
+    visitors_setup(app)
+    complaints_setup(app)
+    permits_setup(app)  # workers' schedules kept on the working calendar (hub.permits)
+    violations_setup(app)  # violations' retention (hub.violations)
+    slips_setup(app)  # after visitors: a slip's QR is signed with the pass key (hub.slips)
     app.state.key_pusher = None
     app.state.closing = threading.Event()
     app.state.mqtt = None
@@ -225,10 +265,25 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
     app.include_router(access_router)
     app.include_router(events_router)
     app.include_router(gates_router)
+    app.include_router(alarms_router)
     app.include_router(dead_letters_router)
     for router in enroll_routers:
         app.include_router(router)
     app.include_router(users_router)
+    app.include_router(duty_router)
+    app.include_router(duty_pages_router)
+    app.include_router(visitors_router)
+    app.include_router(visitor_pages_router)
+    app.include_router(complaints_router)
+    app.include_router(complaint_pages_router)
+    app.include_router(permit_pages_router)  # the renovation pages (permits, violations, slips)
+    app.include_router(violation_pages_router)
+    app.include_router(slip_pages_router)
+    app.include_router(workcal_router)
+    app.include_router(workcal_pages_router)
+    app.include_router(permits_router)
+    app.include_router(violations_router)
+    app.include_router(slips_router)
     app.include_router(web_router)
     app.include_router(language_router)
     return app

@@ -38,12 +38,15 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at TEXT NOT NULL,
     revoked_at TEXT,
     expires_at TEXT,
-    last_used_at TEXT
+    last_used_at TEXT,
+    unit TEXT,  -- a resident_app token's one unit (hub.visitors: pre-registers visitors for it only)
+    department TEXT  -- a department token's department (hub.complaints: its queue only)
 );
 """
 
 #: columns added after the first release: (table, column, declaration)
-ADDED_COLUMNS = [("tokens", "expires_at", "TEXT"), ("tokens", "last_used_at", "TEXT")]
+ADDED_COLUMNS = [("tokens", "expires_at", "TEXT"), ("tokens", "last_used_at", "TEXT"), ("tokens", "unit", "TEXT"),
+                 ("tokens", "department", "TEXT")]
 
 COOKIE = "gh_session"
 TOKEN_PREFIX = "gh_"
@@ -61,11 +64,25 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     CLERK = "clerk"
     GUARD = "guard"
+    #: an integration acting for one unit (a resident app): a token with a ``unit``; it may
+    #: pre-register that unit's visitors and read them (hub.visitors), nothing else
+    RESIDENT_APP = "resident_app"
+    #: the estate manager (hub.complaints: extensions, major complaints, escalations' last step)
+    MANAGER = "manager"
+    #: a shift's leader (hub.complaints: escalations' first step)
+    SHIFT_LEADER = "shift_leader"
+    #: a department's staff: an account or token with a ``department``; they see and work
+    #: only the complaints sent to that department (hub.complaints)
+    DEPARTMENT = "department"
+    #: the engineering department's staff (hub.permits: renovation drawings, stopping work)
+    ENGINEERING = "engineering"
 
 
 #: each role as a person reads it (msgids: the pages' header and error details translate them)
 ROLE_NAMES = {Role.ADMIN: N_("administrator"), Role.SUPERVISOR: N_("supervisor"), Role.CLERK: N_("IC card clerk"),
-              Role.GUARD: N_("guard")}
+              Role.GUARD: N_("guard"), Role.RESIDENT_APP: N_("resident app"),
+              Role.MANAGER: N_("estate manager"), Role.SHIFT_LEADER: N_("shift leader"),
+              Role.DEPARTMENT: N_("department staff"), Role.ENGINEERING: N_("engineering department")}
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,10 @@ class Principal:
     name: str
     role: Role
     gates: frozenset[str] = frozenset()  # empty: every gate
+    #: a resident_app token's unit (None for every other role)
+    unit: str | None = None
+    #: a department principal's department (None for every other role)
+    department: str | None = None
 
     def may_use_gate(self, gate_id: str) -> bool:
         return not self.gates or gate_id in self.gates
@@ -116,21 +137,57 @@ def parse_gates(gates: str) -> frozenset[str]:
 
 
 def create_token(store: Store, role: str, name: str, gates: tuple[str, ...] = (), *,
-                 expires_at: datetime | None = None, who: str = "cli") -> str:
+                 expires_at: datetime | None = None, who: str = "cli", unit: str | None = None,
+                 department: str | None = None) -> str:
     """A new token; only its hash is kept. ``who`` is recorded in the audit log."""
-    return issue_token(store, role, name, gates, expires_at=expires_at, who=who)[1]
+    return issue_token(store, role, name, gates, expires_at=expires_at, who=who, unit=unit,
+                       department=department)[1]
+
+
+def _token_unit(db: sqlite_utils.Database, role: Role, unit: str | None) -> str | None:
+    """A resident_app token is for one unit of the register; no other token has a unit."""
+    unit = (unit or "").strip().upper() or None
+    if role != Role.RESIDENT_APP:
+        if unit is not None:
+            raise BadInput("only a resident_app token is for one unit", rule="unit_not_for_role", field="unit")
+        return None
+    if unit is None:
+        raise BadInput("a resident_app token is for one unit: give the unit", rule="unit_required", field="unit")
+    if not db.execute("SELECT 1 FROM units WHERE code = ?", [unit]).fetchone():
+        raise BadInput("unit {unit} is not in the units register", rule="unknown_unit", field="unit", unit=unit)
+    return unit
+
+
+def role_department(role: Role, department: str | None) -> str | None:
+    """A department account or token is for one department; no other is."""
+    department = (department or "").strip().lower() or None
+    if role != Role.DEPARTMENT:
+        if department is not None:
+            raise BadInput("only a department account or token has a department", rule="department_not_for_role",
+                           field="department")
+        return None
+    if department is None:
+        raise BadInput("a department account or token needs its department", rule="department_required",
+                       field="department")
+    if len(department) > 32 or not all(c.isalnum() or c in "_-" for c in department):
+        raise BadInput("a department is up to 32 letters, digits, dashes or underscores", rule="bad_department",
+                       field="department")
+    return department
 
 
 def issue_token(store: Store, role: str, name: str, gates: tuple[str, ...] = (), *,
-                expires_at: datetime | None = None, who: str = "cli") -> tuple[int, str]:
+                expires_at: datetime | None = None, who: str = "cli", unit: str | None = None,
+                department: str | None = None) -> tuple[int, str]:
     """The new token's id and secret."""
     role_ = parse_role(role)
     if not name.strip():
         raise BadInput("name is empty", field="name")
     if expires_at is not None and expires_at.tzinfo is None:
         raise BadInput("the expiry needs a UTC offset", field="expires_at")
+    department = role_department(role_, department)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.tx() as db:
+        unit = _token_unit(db, role_, unit)
         table = db["tokens"]
         table.insert(
             {
@@ -140,17 +197,20 @@ def issue_token(store: Store, role: str, name: str, gates: tuple[str, ...] = (),
                 "gates": ",".join(gates),
                 "created_at": now_utc().isoformat(),
                 "expires_at": expires_at.astimezone(timezone.utc).isoformat() if expires_at else None,
+                "unit": unit,
+                "department": department,
             }
         )
         audit.record(db, who, "create", "token", str(table.last_pk), name=name.strip(), role=role_.value,
-                     gates=",".join(gates), expires_at=expires_at)
+                     gates=",".join(gates), expires_at=expires_at, **({"unit": unit} if unit else {}),
+                     **({"department": department} if department else {}))
         return table.last_pk, token
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "name": row["name"], "role": row["role"], "gates": sorted(parse_gates(row["gates"])),
             "created_at": row["created_at"], "last_used_at": row["last_used_at"], "expires_at": row["expires_at"],
-            "revoked_at": row["revoked_at"]}
+            "revoked_at": row["revoked_at"], "unit": row["unit"], "department": row.get("department")}
 
 
 def get_token(store: Store, token_id: int) -> dict[str, Any]:
@@ -186,7 +246,8 @@ def live_token(db: sqlite_utils.Database, token_id: int, now: datetime) -> Princ
     if not rows or (rows[0]["expires_at"] and datetime.fromisoformat(rows[0]["expires_at"]) <= now):
         return None
     row = rows[0]
-    return Principal(row["name"], Role(row["role"]), parse_gates(row["gates"]))
+    return Principal(row["name"], Role(row["role"]), parse_gates(row["gates"]), unit=row["unit"],
+                     department=row.get("department"))
 
 
 def token_credential(store: Store, token: str, now: datetime | None = None) -> Credential | None:

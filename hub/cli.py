@@ -108,10 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="make a token; printed as the last line")
-    create.add_argument("--role", required=True, help="admin, supervisor, clerk or guard")
+    create.add_argument("--role", required=True, help="admin, supervisor, clerk, guard, or resident_app (with --unit)")
     create.add_argument("--name", required=True, help="who holds it (shown in the audit log)")
     create.add_argument("--gates", default="", help="comma-separated gate ids a guard may use (default: all)")
     create.add_argument("--expires-days", type=int, default=None, help="the token stops working after this many days")
+    create.add_argument("--unit", default=None,
+                        help="resident_app only: the one unit (e.g. A-12-03) whose visitors it may pre-register")
+    create.add_argument("--department", default=None,
+                        help="department only: the department whose complaints it works (e.g. engineering)")
     create.add_argument("--config", required=True)
     create.set_defaults(func=users_cli.token_create)
     users_cli.add_parsers(token, sub)  # token list|revoke, user add|list|disable
@@ -137,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_broker_parsers(sub, gate)
 
     add_demo_command(sub)
+
+    from hub.workcal.cli import add_parsers as add_calendar_parsers
+
+    add_calendar_parsers(sub)  # calendar seed YEAR (hub.workcal)
 
     i18n = sub.add_parser("i18n", help="the pages' languages").add_subparsers(dest="i18n_command", required=True)
     i18n.add_parser("update", help="find the texts in the sources, update and compile every catalog (a developer's step)"

@@ -6,7 +6,9 @@ decision, cache and outbox code with simulated readers and relays. The estate ge
 residents with photos and cards through the hub's own API, as a clerk would; then simulated
 residents tap in and out, now and then with a revoked, lost or unknown card, and a desk
 reader at the card centre taps a new blank card every so often, so tap-to-fill on the
-clerk's page can be tried without hardware. Ctrl-C, SIGTERM and SIGHUP stop it alike and
+clerk's page can be tried without hardware. A visitor registered with a QR pass on the
+visitor page (or one of the demo's own) scans it at a gate a few seconds later and leaves
+again a while after, so the whole visit can be followed on the live page. Ctrl-C, SIGTERM and SIGHUP stop it alike and
 remove its temporary folder.
 """
 
@@ -48,6 +50,8 @@ STAFF = [("guard", "王强", "guard"), ("clerk", "李梅", "clerk"), ("superviso
 DESK = "desk"  # the card centre's desk reader (an enroll-role agent): it never opens anything
 DESK_FIRST_S = 5.0  # the first blank card is tapped this soon after the banner ...
 DESK_EVERY_S = 20.0  # ... and another this often
+VISITS_EVERY_S = 5.0  # how often the simulated visitors look for new QR passes
+STAY_S = 60.0  # a simulated visitor leaves this long after going in
 RESIDENTS = [
     ("Wang Fang", "A", 12, "03", "owner"), ("Li Wei", "A", 12, "03", "resident"),
     ("Zhang Min", "A", 8, "01", "owner"), ("Liu Yang", "B", 3, "02", "owner"),
@@ -97,7 +101,7 @@ def avatar_png(index: int, width: int = 96, height: int = 120) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
+def _seed_estate(api: httpx.Client, desk: httpx.Client) -> dict[str, list[str]]:
     """Units, residents with photos and cards, through the API; returns UIDs by what a tap should do."""
     cards: dict[str, list[str]] = {"active": [], "blocked": []}
     for card_type in ("owner", "resident"):  # the blanks arrive before any card is made
@@ -124,7 +128,42 @@ def _seed_estate(api: httpx.Client) -> dict[str, list[str]]:
              ).raise_for_status()
     cards["active"] = [u for u in cards["active"] if u not in (revoked, lost)] + ["0AFF00AA01"]
     cards["blocked"] = [revoked, lost]
+    # a visitor the desk has registered ahead: the guard confirms them on the visitor page
+    desk.post("/api/v1/visits", json={"visitor_name": "Gao Yan", "host_unit": "A-12-03", "purpose": "family visit",
+                                     "party_size": 2, "plate": "沪A12345"}).raise_for_status()
     return cards
+
+
+class _Visitors:
+    """The demo's simulated visitors: each QR pass issued at the hub is scanned at a gate's
+    "in" reader soon after, and at an "out" reader STAY_S later (what a guard would watch)."""
+
+    def __init__(self, api: httpx.Client, agents: list[GateAgent], rnd: random.Random) -> None:
+        self.api, self.agents, self.rnd = api, agents, rnd
+        self.went_in: dict[str, float] = {}
+        self.left: set[str] = set()
+
+    def step(self, now: float) -> None:
+        try:
+            visits = self.api.get("/api/v1/visits", params={"limit": 50}).json()
+        except httpx.HTTPError:
+            return
+        for visit in visits if isinstance(visits, list) else visits.get("items", []):
+            for p in visit.get("passes", []):
+                if p.get("kind") != "qr" or not p.get("text") or p["pass_id"] in self.left:
+                    continue
+                if p["pass_id"] not in self.went_in and p.get("state") == "active":
+                    self._scan(p, "in")
+                    self.went_in[p["pass_id"]] = now
+                elif p["pass_id"] in self.went_in and now - self.went_in[p["pass_id"]] >= STAY_S:
+                    self._scan(p, "out")
+                    self.left.add(p["pass_id"])
+
+    def _scan(self, p: dict, direction: str) -> None:
+        gates = [a for a in self.agents if not p.get("gates") or a.gate_id in p["gates"]] or self.agents
+        agent = self.rnd.choice(gates)
+        door = next(d for d in agent.config.doors if d.id.endswith(direction))
+        agent.reader(f"{door.id}/0").scan(p["text"])
 
 
 def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = False, seed: int | None = None) -> int:
@@ -158,7 +197,9 @@ def run_demo(http_port: int = 8080, seconds: float | None = None, keep: bool = F
             add_user(store, "demo", username, name, role, passwords[username])
         hub = start_hub(config, store)
         api = httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {admin}"}, timeout=10)
-        cards = _seed_estate(api)
+        desk_api = httpx.Client(base_url=hub.url, timeout=10,
+                                headers={"Authorization": f"Bearer {create_token(store, 'clerk', 'demo desk')}"})
+        cards = _seed_estate(api, desk_api)
         for gate in GATES:
             doors = [{"id": f"{gate}-{d}", "relay": {"kind": "sim", "pulse_ms": 1500},
                       "readers": [{"kind": "sim", "direction": d}]} for d in ("in", "out")]
@@ -171,22 +212,28 @@ gates: {', '.join(GATES)} (simulated readers and relays); data in {workdir}
 desk reader: {DESK} (the card centre's; a new blank card is tapped on it every {DESK_EVERY_S:g} s)
 
   sign in at {hub.url}/login as
-    guard       password {passwords['guard']}   (the live entry feed)
+    guard       password {passwords['guard']}   (the live entry feed, visitors, the duty log)
     clerk       password {passwords['clerk']}   (the IC card centre)
     supervisor  password {passwords['supervisor']}   (both, the monthly report and the audit log)
   admin API token:    {admin}
      e.g. curl -H 'Authorization: Bearer {admin}' {hub.url}/api/v1/events?limit=5
 
-Residents are tapping cards. Ctrl-C stops the demo.
+Residents are tapping cards. Register a visitor with a QR pass at {hub.url}/visitors (as
+guard): the visitor scans it at a gate a few seconds later and leaves {STAY_S:g} s after.
+Ctrl-C stops the demo.
 """, flush=True)
         started = time.monotonic()
         deadline = None if seconds is None else started + seconds
         next_blank, blanks = started + DESK_FIRST_S, 0
+        visitors, next_visits = _Visitors(api, agents[:len(GATES)], rnd), started + VISITS_EVERY_S
         while not stopping.is_set() and (deadline is None or time.monotonic() < deadline):
             if time.monotonic() >= next_blank:
                 blanks += 1
                 desk.reader(f"{DESK}/0").tap(f"0D{0xD0000000 + blanks:08X}")  # never issued: the clerk may issue it
                 next_blank += DESK_EVERY_S
+            if time.monotonic() >= next_visits:
+                visitors.step(time.monotonic())
+                next_visits += VISITS_EVERY_S
             agent = rnd.choice(agents[:len(GATES)])
             door = rnd.choice(agent.config.doors)
             roll = rnd.random()

@@ -46,6 +46,8 @@ BODY_LIMITS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"^/api/v1/import/[^/]+$"), 6 * MB),  # importer.MAX_BYTES (5 MB) and the multipart wrapping
     (re.compile(r"^/api/v1/people/[^/]+/photo$"), 3 * MB),  # photos.MAX_BYTES (2 MB) and the wrapping
     (re.compile(r"^/api/v1/cards/imports$"), 51 * MB),  # bulk_import.MAX_BYTES (50 MB) and the wrapping
+    (re.compile(r"^/api/v1/slips/fees/import$"), 6 * MB),  # the finance import: importer.MAX_BYTES (5 MB)
+    (re.compile(r"^/api/v1/violations/[^/]+/photos$"), 3 * MB),  # photos.MAX_BYTES (2 MB) and the wrapping
 ]
 DEFAULT_LIMIT = 256 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -1,5 +1,7 @@
 """The hub's hourly chores.
 
+- Renovation permits past their period end (hub.permits.moves.expire_due): their workers'
+  cards are listed as permit_ended at once.
 - Cards past their valid_until become expired. Gates already refuse them by date, so this
   keeps the records and the monthly report true rather than keeping anyone out.
 - Holidays that have passed leave the gates' entries (hub.access.service).
@@ -18,6 +20,7 @@ from hub.access import service as access
 from hub.cards import moves
 from hub.db import Store
 from hub.gates import acl
+from hub.permits import moves as permit_moves
 from hub.users import accounts, sessions
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ KEEP_SESSIONS = timedelta(days=7)
 
 def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_REVS) -> dict[str, int]:
     expired = moves.expire_due(store, now=now)
+    permits_ended = permit_moves.expire_due(store, now=now)  # their workers' cards stop: permit_ended
     with store.tx() as db:
         holidays = access.drop_passed_holidays(db, now.date() if now else None)
         trimmed = acl.trim_log(db, keep_revs)
@@ -39,7 +43,8 @@ def run_once(store: Store, now: datetime | None = None, keep_revs: int = KEEP_RE
     if expired or holidays or trimmed:
         log.info("housekeeping: %d cards expired, %d entries rid of passed holidays, %d old ACL log rows trimmed",
                  len(expired), holidays, trimmed)
-    return {"expired": len(expired), "holidays_dropped": holidays, "trimmed": trimmed, "sessions_purged": purged}
+    return {"expired": len(expired), "holidays_dropped": holidays, "trimmed": trimmed, "sessions_purged": purged,
+            "permits_ended": len(permits_ended)}
 
 
 class Housekeeper:

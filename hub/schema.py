@@ -26,6 +26,14 @@ DOMAINS = [
     "hub.stock.ledger",
     "hub.stock.report",
     "hub.cards.moves",
+    "hub.dutylog.models",  # the duty desk's log and handovers (hub.dutylog)
+    "hub.visitors.models",  # visits, passes, watch list, monthly figures (hub.visitors)
+    "hub.alarms.models",  # alarms and remote opens (hub.alarms)
+    "hub.workcal.models",  # the working calendar: hours, holidays, make-up days (hub.workcal)
+    "hub.complaints.models",  # complaints, their steps, pauses, follow-ups, filed months (hub.complaints)
+    "hub.permits.models",  # renovation permits, their moves, their workers' cards (hub.permits)
+    "hub.violations.models",  # violations, their measures, purged counts (hub.violations)
+    "hub.slips.models",  # release slips and the finance system's fee positions (hub.slips)
 ]
 
 

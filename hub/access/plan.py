@@ -46,10 +46,18 @@ class AccessPlan:
     levels: dict[str, LevelRule]
     type_defaults: dict[str, tuple[str, ...]]
     explicit: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a renovation worker card's permit state, by uid (hub.permits.access: the permit is the
+    #: card's one level; hub.gates.acl.project says the state at the gates)
+    permits: dict[str, str] = field(default_factory=dict)
+    #: the permit's level of each such card, in place of its own or its type's levels
+    permit_levels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _merged: dict[tuple[tuple[str, ...], str], tuple[Grant | None, bool]] = field(default_factory=dict, repr=False)
 
     def levels_of(self, uid: str, card_type: str | None) -> tuple[str, ...]:
-        """The card's own levels if it has a list, else its type's defaults."""
+        """The card's renovation permit's level if it has one, else its own levels if it has
+        a list, else its type's defaults."""
+        if uid in self.permit_levels:
+            return self.permit_levels[uid]
         if uid in self.explicit:
             return self.explicit[uid]
         return self.type_defaults.get(card_type or "", ())
@@ -105,4 +113,7 @@ def load_plan(db: sqlite_utils.Database, uids: Iterable[str] | None = None, toda
             if r["uid"] in own:
                 own[r["uid"]].append(r["level"])
         plan.explicit = {k: tuple(v) for k, v in own.items()}
+    from hub.permits.access import add_permit_levels  # renovation permits are levels of their workers' cards
+
+    add_permit_levels(db, plan, None if uids is None else wanted, cutoff)
     return plan

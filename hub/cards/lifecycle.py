@@ -86,6 +86,8 @@ _STATUS = {
     S.IN_STOCK: N_("in_stock"), S.PERSONALISED: N_("personalised"), S.ACTIVE: N_("active"),
     S.SUSPENDED: N_("suspended"), S.LOST: N_("lost"), S.REVOKED: N_("revoked"), S.RETURNED: N_("returned"),
     S.SCRAPPED: N_("scrapped"), S.EXPIRED: N_("expired"),
+    # listed only, never a card's own (protocols.cards.LISTED_ONLY): named for completeness
+    S.PERMIT_SUSPENDED: N_("stopped by its permit"), S.PERMIT_ENDED: N_("ended with its permit"),
 }
 
 

@@ -27,6 +27,7 @@ import sqlite_utils
 
 from hub import audit
 from hub.access import service as access
+from hub.permits import access as permit_access
 from hub.cards import books, printed, rules
 from hub.cards.lifecycle import HELD, Move, next_status, status_word
 from hub.cards.uid_words import uid_refused
@@ -489,6 +490,7 @@ def _replace(store: Store, who: str, uid: str, move: Move, reason: str | None, n
             holder = {"name": card["holder_name"], "unit": card["holder_unit"], "person_id": card.get("person_id")}
             nb, na = _write_issued(db, new, who, card["card_type"], holder, card["valid_from"], card["valid_until"], at)
             access.copy_card_levels(db, who, uid, new)  # the replacement opens where the old card did
+            permit_access.copy_link(db, uid, new, utc_iso(at))  # and follows the old card's renovation permit
             record_move(db, new, Move.ISSUE, nb, na, who, card["card_type"], reason=f"replaces {uid}",
                         related_uid=uid, at=at, holder=holder)
             dep = books.open_deposit(db, uid)

@@ -12,7 +12,11 @@ as a dict. Besides the public API's keys (``uid``, ``card_type``, ``holder`` {na
 - ``employer_unit``: domestic helper cards; the unit of the employing household (default:
   ``holder.unit``).
 - ``permit_no``, ``permit_until`` (YYYY-MM-DD): renovation worker cards; the renovation
-  permit, required (worker passes only with the permit, never before).
+  permit, required (worker passes only with the permit, never before). Once the estate
+  keeps its permits (hub.permits has any), ``permit_no`` must be one of them, approved and
+  not suspended or ended, for the card's unit, naming the holder among its workers; the
+  card is then linked to it (its state and hours drive the card at the gates) and
+  ``permit_until`` is the permit's own.
 - ``deposit`` {``amount_cents``: int > 0, ``receipt_no``: str}: required for the types in
   DEPOSIT_TYPES, refused for the others.
 - ``company_letter_ref``: required when the unit is registered as company-owned.
@@ -33,6 +37,7 @@ place a tenancy or a permit is kept.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from typing import Any, NoReturn
 
@@ -214,6 +219,38 @@ def _current_household(db: sqlite_utils.Database, unit: str) -> bool | None:
         "SELECT 1 FROM households WHERE unit_code = ? AND move_out_date IS NULL", [unit])))
 
 
+def _keeps_permits(db: sqlite_utils.Database) -> bool:
+    """Does the estate keep its renovation permits here (hub.permits)? Like the units register,
+    an empty one cannot tell a real permit from a typed number."""
+    return _has_table(db, "permits") and bool(db.execute("SELECT 1 FROM permits LIMIT 1").fetchone())
+
+
+def _check_permit(db: sqlite_utils.Database, req: dict[str, Any], unit_code: str, valid_from: datetime | None,
+                  valid_until: datetime | None, now: datetime) -> None:
+    """A renovation worker's card only with an approved permit of the estate's (hub.permits),
+    never before its approval; the card is linked to the permit here, in the issuing
+    transaction, so the permit's state and hours drive it at the gates (hub.permits.access)."""
+    from hub.permits import access as permit_access
+    from hub.permits import moves as permit_moves
+    from hub.permits.rules import check_worker_card
+
+    number = str(req.get("permit_no") or "").strip().upper()
+    if not number:
+        _refuse("permit_required", N_("a renovation worker card is issued only with its renovation permit"))
+    permit = permit_moves.find(db, number)
+    if permit is not None:
+        permit = {**permit, "workers_list": json.loads(permit["workers"])}
+    tz = permit_moves.estate_tz(db)
+    last_day = valid_until.astimezone(tz).date() if valid_until else None
+    first_day = valid_from.astimezone(tz).date() if valid_from else None
+    holder = req.get("holder") or {}
+    check_worker_card(permit, number, str(holder.get("name") or ""), unit_code, last_day, first_day,
+                      now.astimezone(tz).date())
+    assert permit is not None
+    if req.get("uid"):
+        permit_access.link_card(db, req["uid"], permit["id"], now.astimezone(timezone.utc).isoformat())
+
+
 def check_issue(
     db: sqlite_utils.Database, request: dict[str, Any], now: datetime | None = None, taking_deposit: bool = True
 ) -> None:
@@ -289,7 +326,9 @@ def check_issue(
         if _current_household(db, employer) is False:
             _refuse("unknown_household", N_("no household lives in unit {unit}"), unit=employer)
 
-    if ctype == CardType.RENOVATION_WORKER:
+    if ctype == CardType.RENOVATION_WORKER and _keeps_permits(db):
+        _check_permit(db, req, unit_code, valid_from, valid_until, now)
+    elif ctype == CardType.RENOVATION_WORKER:
         until = _day(req.get("permit_until"), "permit_until")
         if not str(req.get("permit_no") or "").strip() or until is None:
             _refuse("permit_required", N_("a renovation worker card is issued only with the permit number and its end date"))

@@ -22,7 +22,9 @@ the gates its access levels reach (hub.access: the card's own levels, else its c
 defaults), with the doors, schedule and anti-passback flag its levels give there (merged
 by hub.access.merge when two levels reach one gate); revoked, lost, ... cards stay listed
 there so the gate can say why it denies. A card whose levels reach no gate is listed at
-none (a gate that listed it gets a removal). Access rules belong in ``project`` and
+none (a gate that listed it gets a removal). A renovation worker's card linked to a permit
+(hub.permits.access) has the permit as its level (the permit's hours its schedule) and is
+listed as ``permit_suspended`` or ``permit_ended`` while the permit is not approved. Access rules belong in ``project`` and
 nowhere else. A gate whose readers report cards in another form (a Wiegand 26 reader sends
 3 bytes of a MIFARE UID: protocols.cardformats; the gate's status says which forms) also
 holds, for each card it lists, a copy of the card's entry under each such key
@@ -173,6 +175,13 @@ CREATE TABLE IF NOT EXISTS acl_sweeps (
 CREATE TABLE IF NOT EXISTS acl_schedules (id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
 -- the form of the stored entry texts: 2 = schedules named by id (absent: an older hub file)
 CREATE TABLE IF NOT EXISTS acl_format (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+-- blocked visitor passes (list_block): listed under the pass id beside the cards, never a card
+CREATE TABLE IF NOT EXISTS acl_blocks (
+    uid TEXT PRIMARY KEY,   -- the pass id (protocols.visitpass: a canonical UID)
+    entry TEXT NOT NULL,    -- its listed text
+    gates TEXT NOT NULL,    -- JSON list of the gates it is listed at; [] = every gate
+    until TEXT NOT NULL     -- the pass's end (UTC, ISO): unlisted after it (unlist_blocks_until)
+);
 """
 
 #: acl_format.version of this code: entries name their schedules by id
@@ -248,12 +257,21 @@ def project(
     if base is None:
         return {}
     plan = plan or load_plan(db, [card["uid"]])
+    # a renovation worker's card works only while its permit is approved (hub.permits.access:
+    # the permit is the card's level, its hours the schedule); a card's own denial comes first,
+    # but for a card that expired with its permit: the permit's end is the reason
+    status = base.status
+    permit = plan.permits.get(card["uid"])
+    if permit == "suspended" and status == CardStatus.ACTIVE:
+        status = CardStatus.PERMIT_SUSPENDED
+    elif permit in ("ended", "applied") and status in (CardStatus.ACTIVE, CardStatus.EXPIRED):
+        status = CardStatus.PERMIT_ENDED
     out: dict[str, AclEntry] = {}
     for gate_id in gate_ids:
         grant, _exact = plan.access(card["uid"], card["card_type"], gate_id)
         if grant is not None:
             out[gate_id] = AclEntry(
-                uid=base.uid, status=base.status, card_type=base.card_type,
+                uid=base.uid, status=status, card_type=base.card_type,
                 valid_from=base.valid_from, valid_until=base.valid_until,
                 doors=None if grant.doors is None else tuple(sorted(grant.doors)),
                 schedule=grant.schedule, anti_passback=grant.anti_passback,
@@ -708,6 +726,7 @@ def ensure_gate(db: sqlite_utils.Database, gate_id: str) -> bool:
         return False
     db.execute("INSERT INTO gates (gate_id, first_seen_at) VALUES (?, ?)", [gate_id, _now()])
     db.execute("INSERT INTO acl_head (gate_id, rev, checksum) VALUES (?, 0, ?)", [gate_id, EMPTY_CHECKSUM])
+    _list_blocks_at(db, gate_id)  # the visitor passes blocked now (they are not cards: no build lists them)
     forms = gate_forms(db).get(gate_id, ())
     if forms:  # readers reporting other forms (rare): each card's keys checked one by one
         plan = load_plan(db)
@@ -910,4 +929,77 @@ def deltas(gate_id: str, rows: list[LogRow], chunk: int = CHUNK) -> list[AclUpda
     if run:
         out.append(coalesce(gate_id, run))
     return out
+
+
+# --- blocked visitor passes ---------------------------------------------------------------
+#
+# A visitor's QR pass is checked by its signature (protocols.visitpass); what a signature
+# cannot say (revoked by the hub, used up at other gates) a gate reads from its ordinary list:
+# the pass id listed as a temporary card that is not active, its status saying why
+# (protocols.cards.PASS_BLOCKS). A block is no card: it is kept in ``acl_blocks``, listed and
+# unlisted only here (each change a log row, a rev and a checksum move, as any entry), added
+# to a new gate's list when it is made (``ensure_gate``), and never touched by a card's
+# projection or a sweep, which only ever write the UIDs of cards.
+
+
+def _block_gates(db: sqlite_utils.Database, gates: list[str]) -> list[str]:
+    known = _gate_ids(db)
+    return known if not gates else [g for g in known if g in set(gates)]
+
+
+def list_block(db: sqlite_utils.Database, pass_id: str, status: CardStatus, until: datetime,
+               gates: Iterable[str] = ()) -> int:
+    """List visitor pass ``pass_id`` as blocked (``status``: REVOKED or EXPIRED, see
+    protocols.cards.PASS_BLOCKS) at ``gates`` (empty: every gate) until ``until``, inside the
+    caller's transaction; how many gates' lists changed. Listing it again with another
+    status replaces the entry."""
+    wanted = sorted(set(gates))
+    text = listed_text(AclEntry(uid=pass_id, status=status, card_type=CardType.TEMPORARY))
+    if until.tzinfo is None:
+        raise ValueError("until must be timezone-aware")
+    db.execute("INSERT INTO acl_blocks (uid, entry, gates, until) VALUES (?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE"
+               " SET entry = excluded.entry, gates = excluded.gates, until = excluded.until",
+               [pass_id, text, json.dumps(wanted), until.astimezone(timezone.utc).isoformat()])
+    if _card_exists(db, pass_id):  # 128 random bits will not meet a card's UID; if they ever do, the card wins
+        log.warning("pass %s has a card's UID: not listed as blocked", pass_id)
+        return 0
+    changed = sum(_set_text(db, gate_id, pass_id, text) for gate_id in _block_gates(db, wanted))
+    if changed:
+        _wake()
+    return changed
+
+
+def unlist_block(db: sqlite_utils.Database, pass_id: str) -> int:
+    """Take a blocked pass off every list that holds it; how many gates' lists changed."""
+    row = db.execute("SELECT gates FROM acl_blocks WHERE uid = ?", [pass_id]).fetchone()
+    if row is None:
+        return 0
+    db.execute("DELETE FROM acl_blocks WHERE uid = ?", [pass_id])
+    changed = 0
+    for gate_id in _block_gates(db, json.loads(row[0])):
+        held = db.execute("SELECT entry FROM acl_state WHERE gate_id = ? AND uid = ?", [gate_id, pass_id]).fetchone()
+        if held is not None and not _card_exists(db, pass_id):
+            changed += _set_text(db, gate_id, pass_id, None, old_text=held[0])
+    if changed:
+        _wake()
+    return changed
+
+
+def unlist_blocks_until(db: sqlite_utils.Database, now: datetime) -> int:
+    """Unlist the blocks of passes that ended before ``now`` (a gate refuses them by date);
+    how many blocks went."""
+    ended = [r[0] for r in db.execute("SELECT uid FROM acl_blocks WHERE until < ?",
+                                      [now.astimezone(timezone.utc).isoformat()])]
+    for pass_id in ended:
+        unlist_block(db, pass_id)
+    return len(ended)
+
+
+def _list_blocks_at(db: sqlite_utils.Database, gate_id: str) -> None:
+    """A new gate's list starts with the blocks meant for it (bulk rows: the gate gets its
+    whole list as a snapshot)."""
+    for uid, text, gates in db.execute("SELECT uid, entry, gates FROM acl_blocks ORDER BY uid").fetchall():
+        wanted = json.loads(gates)
+        if not wanted or gate_id in wanted:
+            _set_text(db, gate_id, uid, text, bulk=True)
 

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hub import audit
-from hub.auth import Principal, Role, now_utc, parse_gates, parse_role
+from hub.auth import Principal, Role, now_utc, parse_gates, parse_role, role_department
 from hub.db import Store, add_columns
 from hub.errors import BadInput, Conflict, LockedOut, NotFound, Unauthenticated
 
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     created_at TEXT NOT NULL,
     disabled_at TEXT,
-    language TEXT
+    language TEXT,
+    department TEXT  -- a department account's department (hub.complaints)
 );
 CREATE TABLE IF NOT EXISTS login_failures (
     id INTEGER PRIMARY KEY,
@@ -44,7 +45,8 @@ CREATE INDEX IF NOT EXISTS login_failures_user ON login_failures (username, at);
 
 
 def migrate(db: sqlite_utils.Database) -> None:
-    add_columns(db, [("users", "language", "TEXT")])  # the person's language (hub.i18n), once chosen
+    # the person's language (hub.i18n), once chosen; a department account's department (hub.complaints)
+    add_columns(db, [("users", "language", "TEXT"), ("users", "department", "TEXT")])
 
 
 MAX_FAILURES = 5
@@ -80,13 +82,14 @@ def check_password(password: str) -> None:
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "username": row["username"], "name": row["name"], "role": row["role"],
             "gates": sorted(parse_gates(row["gates"])), "created_at": row["created_at"],
-            "disabled_at": row["disabled_at"]}
+            "disabled_at": row["disabled_at"], "department": row.get("department")}
 
 
 def add_user(store: Store, who: str, username: str, name: str, role: str, password: str,
-             gates: tuple[str, ...] = ()) -> dict[str, Any]:
+             gates: tuple[str, ...] = (), department: str | None = None) -> dict[str, Any]:
     uname = check_username(username)
     role_ = parse_role(role)
+    department = role_department(role_, department)
     if not name.strip():
         raise BadInput("name is empty", field="name")
     check_password(password)
@@ -96,8 +99,9 @@ def add_user(store: Store, who: str, username: str, name: str, role: str, passwo
             raise Conflict("there is already a user {username}", rule="username_taken", field="username", username=uname)
         table = db["users"]
         table.insert({"username": uname, "name": name.strip(), "role": role_.value, "gates": ",".join(gates),
-                      "password_hash": hashed, "created_at": now_utc().isoformat()})
-        audit.record(db, who, "create", "user", uname, role=role_.value, gates=",".join(gates))
+                      "password_hash": hashed, "created_at": now_utc().isoformat(), "department": department})
+        audit.record(db, who, "create", "user", uname, role=role_.value, gates=",".join(gates),
+                     **({"department": department} if department else {}))
         return _public(list(db.query("SELECT * FROM users WHERE id = ?", [table.last_pk]))[0])
 
 
@@ -134,7 +138,8 @@ def live_user(db: sqlite_utils.Database, user_id: int) -> Principal | None:
     rows = list(db.query("SELECT * FROM users WHERE id = ? AND disabled_at IS NULL", [user_id]))
     if not rows:
         return None
-    return Principal(rows[0]["username"], Role(rows[0]["role"]), parse_gates(rows[0]["gates"]))
+    return Principal(rows[0]["username"], Role(rows[0]["role"]), parse_gates(rows[0]["gates"]),
+                     department=rows[0].get("department"))
 
 
 def locked_until(db: sqlite_utils.Database, username: str, now: datetime) -> datetime | None:
@@ -187,7 +192,8 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
         db.conn.execute("DELETE FROM login_failures WHERE username = ?", [uname])
         if _hasher.check_needs_rehash(row["password_hash"]):
             db["users"].update(row["id"], {"password_hash": _hasher.hash(password)})
-    return row["id"], Principal(row["username"], Role(row["role"]), parse_gates(row["gates"]))
+    return row["id"], Principal(row["username"], Role(row["role"]), parse_gates(row["gates"]),
+                                department=row.get("department"))
 
 
 def forget_failures(store: Store, before: datetime) -> int:

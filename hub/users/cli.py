@@ -42,8 +42,13 @@ def token_create(args: argparse.Namespace) -> int:
     gates = _gates(args.gates)
     expires = now_utc() + timedelta(days=args.expires_days) if args.expires_days else None
     with _store(args) as store:
-        token = create_token(store, args.role, args.name, gates, expires_at=expires, who="cli:token-create")
+        token = create_token(store, args.role, args.name, gates, expires_at=expires, who="cli:token-create",
+                             unit=getattr(args, "unit", None), department=getattr(args, "department", None))
     limit = f" for gates {', '.join(gates)}" if gates else ""
+    if getattr(args, "unit", None):
+        limit += f" for unit {args.unit.strip().upper()}"
+    if getattr(args, "department", None):
+        limit += f" for department {args.department.strip().lower()}"
     until = f", until {expires:%Y-%m-%d %H:%M} UTC" if expires else ""
     print(f"token for {args.role} {args.name}{limit}{until} (shown once; keep it secret):")
     print(token)
@@ -88,7 +93,7 @@ def user_add(args: argparse.Namespace) -> int:
     accounts.check_password(password)
     with _store(args) as store:
         user = accounts.add_user(store, "cli:user-add", args.username, args.name, args.role, password,
-                                 _gates(args.gates))
+                                 _gates(args.gates), getattr(args, "department", None))
     print(f"user {user['username']} ({user['role']} {user['name']}) added; they sign in at /login")
     return 0
 
@@ -129,7 +134,9 @@ def add_parsers(token: argparse._SubParsersAction, sub: argparse._SubParsersActi
     user = sub.add_parser("user", help="people's accounts (username and password)").add_subparsers(
         dest="user_command", required=True)
     add = user.add_parser("add", help="add an account; the password is asked for, or read from stdin")
-    add.add_argument("--role", required=True, help="admin, supervisor, clerk or guard")
+    add.add_argument("--role", required=True,
+                     help="admin, supervisor, clerk, guard, manager, shift_leader or department (with --department)")
+    add.add_argument("--department", default=None, help="department only: the department whose complaints they work")
     add.add_argument("--name", required=True, help="the person's name (shown on pages)")
     add.add_argument("--username", required=True, help="what they type to sign in")
     add.add_argument("--gates", default="", help="comma-separated gate ids a guard may use (default: all)")

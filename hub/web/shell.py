@@ -33,9 +33,18 @@ def _links(month: str) -> list[Link]:
     staff = frozenset({Role.ADMIN, Role.CLERK, Role.SUPERVISOR})
     return [
         Link("nav-live", "/live", N_("Live entries"), frozenset({Role.ADMIN, Role.GUARD, Role.SUPERVISOR})),
+        Link("nav-visitors", "/visitors", N_("Visitors"), frozenset({Role.ADMIN, Role.GUARD, Role.SUPERVISOR, Role.CLERK})),
+        Link("nav-duty", "/duty", N_("Duty log"), frozenset({Role.ADMIN, Role.GUARD, Role.SUPERVISOR})),
         Link("nav-clerk", "/clerk", N_("Card centre"), staff),
         Link("nav-report", f"/clerk/stock/{month}", N_("Monthly report"), staff),
         Link("nav-audit", "/clerk/audit", N_("Audit log"), frozenset({Role.ADMIN, Role.SUPERVISOR})),
+        Link("nav-calendar", "/calendar", N_("Working calendar"), frozenset({Role.ADMIN, Role.SUPERVISOR, Role.MANAGER})),
+        Link("nav-complaints", "/complaints", N_("Complaints"), frozenset({Role.ADMIN, Role.CLERK, Role.SUPERVISOR, Role.MANAGER, Role.SHIFT_LEADER, Role.DEPARTMENT})),
+        Link("nav-permits", "/permits", N_("Renovation"), frozenset(r for r in Role if r.value in {"admin", "clerk", "supervisor", "manager"})),
+        Link("nav-engineering", "/permits/engineering", N_("Engineering approvals"), frozenset(r for r in Role if r.value == "engineering")),
+        Link("nav-violations", "/violations", N_("Violations"), frozenset(r for r in Role if r.value in {"admin", "clerk", "supervisor", "manager", "engineering"})),
+        Link("nav-slips", "/slips", N_("Release slips"), frozenset(r for r in Role if r.value in {"admin", "clerk", "supervisor", "manager"})),
+        Link("nav-slip-check", "/slips/check", N_("Check a slip"), frozenset(r for r in Role if r.value in {"admin", "guard", "supervisor"})),
     ]
 
 

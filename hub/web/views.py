@@ -41,9 +41,18 @@ router.include_router(live_router)
 CLERK_ROLES = {Role.ADMIN, Role.CLERK, Role.SUPERVISOR}
 
 
+#: the estate manager, shift leaders and departments work from the complaints (hub.complaints)
+COMPLAINT_ROLES = frozenset({Role.MANAGER, Role.SHIFT_LEADER, Role.DEPARTMENT})
+
+
 def first_page(role: Role) -> str:
-    """Where a person lands: the guard's live feed, or the clerk's card centre."""
-    return "/live" if role in LIVE_ROLES else "/clerk"
+    """Where a person lands: the guard's live feed, the complaints for the manager, shift
+    leaders and departments, engineering's approvals, or the clerk's card centre."""
+    if role in LIVE_ROLES:
+        return "/live"
+    if role == Role.ENGINEERING:
+        return "/permits/engineering"
+    return "/complaints" if role in COMPLAINT_ROLES else "/clerk"
 
 
 @router.get("/", response_class=RedirectResponse)

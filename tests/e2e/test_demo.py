@@ -125,3 +125,24 @@ def test_the_desk_reader_taps_a_blank_card_the_clerk_sees_in_shanghai_time(demo)
     assert tap["data"]["standing"]["state"] == "unknown", tap  # a blank: the clerk may issue it
     calendar = httpx.get(f"{url}/api/v1/access/calendar", headers=headers)
     assert calendar.json()["timezone"] == "Asia/Shanghai", "the demo estate keeps Shanghai's day and hours"
+
+
+def test_a_visitor_with_a_qr_pass_is_scanned_in_at_a_demo_gate(demo) -> None:
+    port, banner, _ = demo
+    admin = re.search(r"admin API token:\s+(\S+)", banner).group(1)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {admin}"}, timeout=10)
+    expected = wait_for(lambda: [v for v in api.get("/api/v1/visits", params={"state": "expected"}).json()
+                                 if v["visitor_name"] == "Gao Yan"] or None, timeout=20,
+                        what="the demo's pre-registered visitor")
+    assert expected[0]["host_unit"] == "A-12-03" and expected[0]["passes"] == []
+    visit = api.post("/api/v1/visits", json={"visitor_name": "Qian Bo", "host_unit": "B-03-02", "purpose": "delivery",
+                                             "id_type": "resident_id", "id_number": "11010119900307451X"})
+    assert visit.status_code == 201, visit.text
+    vid = visit.json()["visit_id"]
+    made = api.post(f"/api/v1/visits/{vid}/passes", json={"kind": "qr", "entries": 1})
+    assert made.status_code == 201, made.text
+    inside = wait_for(lambda: (v := api.get(f"/api/v1/visits/{vid}").json())["checked_in_at"] and v, timeout=40,
+                      what="the simulated visitor scanning the pass in at a gate")
+    assert inside["state"] == "inside"
+    visits = [e for e in api.get("/api/v1/events", params={"limit": 200}).json() if e["kind"] == "visit"]
+    assert any(e["decision"] == "granted" and e["visitor"]["name"] == "Qian Bo" for e in visits), visits

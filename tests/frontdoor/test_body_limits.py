@@ -52,7 +52,11 @@ def test_imports_and_photos_take_more_than_json(served):
     assert body_limit("/api/v1/cards") == DEFAULT_LIMIT
     assert body_limit("/api/v1/import/people") > body_limit("/api/v1/people/7/photo") > DEFAULT_LIMIT
     assert body_limit("/api/v1/cards/imports") > body_limit("/api/v1/import/people")  # the card migration's files
-    assert len(BODY_LIMITS) == 3
+    # the finance system's fee file (hub.slips.fees) and a violation's photos (hub.violations)
+    assert body_limit("/api/v1/slips/fees/import") == body_limit("/api/v1/import/people")
+    assert body_limit("/api/v1/violations/7/photos") == body_limit("/api/v1/people/7/photo")
+    assert body_limit("/api/v1/slips") == body_limit("/api/v1/violations/7") == DEFAULT_LIMIT
+    assert len(BODY_LIMITS) == 5
     h = {"Authorization": "Bearer " + served.token("clerk")}
     # a 1 MB spreadsheet is over the JSON cap but within the import's: it reaches the importer
     r = httpx.post(served.url + "/api/v1/import/people", headers=h,

@@ -92,7 +92,7 @@ def test_serve_runs_the_hub_notifies_systemd_and_says_goodbye(tmp_path, broker, 
     site = "cli" + uuid.uuid4().hex[:8]
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(str(tmp_path / "notify.sock"))
-    notify.settimeout(15)
+    notify.settimeout(60)
     path = write_config(tmp_path, broker, site=site)
     watcher = peer()
     watcher.subscribe(hub_status_topic(site))
@@ -111,7 +111,7 @@ def test_serve_runs_the_hub_notifies_systemd_and_says_goodbye(tmp_path, broker, 
             except httpx.TransportError:
                 return None
 
-        health = wait_for(lambda: (h := up()) and h["connected"] and h, timeout=15, what="gate-hub serve up")
+        health = wait_for(lambda: (h := up()) and h["connected"] and h, timeout=60, what="gate-hub serve up")
         assert health["connected"] is True
         said = [notify.recv(64).decode() for _ in range(3)]
         assert said == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"], said

@@ -21,9 +21,23 @@ MONTH = datetime.now(timezone.utc).strftime("%Y-%m")
 PAGES = [
     (None, "/login", "#account-form"),
     ("guard", "/live", "#main"),
+    ("guard", "/duty", "#log[data-drawn]"),  # drawn by its script from the duty API
+    ("guard", "/visitors", "#inside-list[data-drawn]"),
     ("clerk", "/clerk", "#main"),
     ("supervisor", f"/clerk/stock/{MONTH}", "#main"),
     ("supervisor", "/clerk/audit", "#main"),
+    ("supervisor", "/calendar", "#days[data-drawn]"),  # the working calendar (hub.workcal)
+    ("clerk", "/complaints", "#recent-list[data-drawn]"),  # the complaint pages: drawn from the complaints API
+    ("supervisor", "/complaints/queue", "#queue-list[data-drawn]"),
+    ("supervisor", "/complaints/supervise", "#escalated-list[data-drawn]"),
+    ("manager", f"/complaints/month/{MONTH}", "#complaint-desk[data-drawn]"),
+    ("clerk", "/complaints/follow-ups", "#visits-list[data-drawn]"),
+    ("clerk", "/permits", "#permits-list[data-drawn]"),  # the renovation pages: drawn from their APIs
+    ("engineering", "/permits/engineering", "#suspended-list[data-drawn]"),
+    ("manager", "/violations", "#open-list[data-drawn]"),
+    ("manager", "/slips", "#recent-list[data-drawn]"),
+    ("guard", "/slips/check", "#reno[data-ready]"),
+    ("supervisor", f"/permits/month/{MONTH}", "#figures[data-drawn]"),
     ("guard", "/clerk", "#problem-h"),  # not for a guard: the shell's 403 page
     ("clerk", "/no/such/page", "#problem-h"),
 ]
