@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import ROOT, Result, fmt, loadavg, machine
 
 BENCHMARKS = ["decide", "tap", "outbox", "ingest", "sync", "reads", "livepage", "year", "bulk_import", "newgate",
-              "reproject"]
+              "reproject", "qrpass", "alarms"]
 
 
 def _child(name: str, out: Path) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import queue
 
-from drivers.base import CardReader, Relay, ReaderSink
+import time
+
+from drivers.base import CardReader, CodeRead, Relay, ReaderSink
 from protocols.uid import normalise_uid
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,10 @@ class SimReader(CardReader):
 
     def tap(self, uid: str) -> None:
         self._taps.put(normalise_uid(uid))
+
+    def scan(self, text: str) -> None:
+        """A visitor's QR pass held under this reader's scanner (the demo's simulated visitors)."""
+        self.sink.code_read(CodeRead(self.name, text, time.monotonic()))
 
     def _open(self) -> None:
         pass
