@@ -37,7 +37,7 @@ from hub.errors import NotFound
 from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
 from hub.i18n.validation import N_
-from hub.people.registry import INDEXED_SEARCHES, starting_with
+from hub.people.registry import units_typed
 from hub.web import assets
 from hub.web.shell import estate_timezone, page
 
@@ -70,7 +70,6 @@ SEVERITIES = [("general", N_("General")), ("minor", N_("Minor")), ("major", N_("
 FIVE_POINTS = [("quality", N_("Quality of the work")), ("effect", N_("Effect")),
                ("satisfaction", N_("Satisfaction")), ("shortcomings", N_("Shortcomings")),
                ("suggestions", N_("Suggestions"))]
-UNIT_SUGGESTIONS = 8
 #: the most msgids one ``/complaints/words`` asks for, and the longest
 MAX_WORDS, MAX_WORD = 400, 1000
 
@@ -143,15 +142,8 @@ def complaint_units(request: Request, q: str = Query(default="", max_length=32),
                     _: Principal = Depends(_desk)) -> dict[str, Any]:
     """Unit codes beginning with ``q`` and whether ``q`` is one: the complainant's unit
     checked as it is typed. Codes only: who lives there is the register's."""
-    text = q.strip().upper()
-    if not text:
-        return {"q": text, "known": False, "units": []}
     with request.app.state.store.read() as db:
-        if not db["units"].exists():
-            return {"q": text, "known": False, "units": []}
-        rows = list(db.query(INDEXED_SEARCHES["units"], [*starting_with(text), UNIT_SUGGESTIONS]))
-        known = bool(list(db.query("SELECT 1 FROM units WHERE code = ?", [text])))
-    return {"q": text, "known": known, "units": [r["code"] for r in rows]}
+        return units_typed(db, q)
 
 
 @router.post("/complaints/words")

@@ -508,6 +508,22 @@ def cards_of_people_sql(people: int, names_: int) -> str:
             f"OR holder_name IN ({','.join('?' * names_) or 'NULL'}) LIMIT ?")
 
 
+#: unit codes a page suggests as a unit is typed
+UNIT_SUGGESTIONS = 8
+
+
+def units_typed(db: sqlite_utils.Database, typed: str) -> dict[str, Any]:
+    """A unit checked as it is typed (the visitor, complaint and permit desks): the codes
+    beginning with it (upper-cased, as the register keeps them) and whether it is one. Codes
+    only: who lives there is the register's to show."""
+    text = typed.strip().upper()
+    if not text or not db["units"].exists():
+        return {"q": text, "known": False, "units": []}
+    rows = db.execute(INDEXED_SEARCHES["units"], [*starting_with(text), UNIT_SUGGESTIONS]).fetchall()
+    known = db.execute("SELECT 1 FROM units WHERE code = ?", [text]).fetchone() is not None
+    return {"q": text, "known": known, "units": [r[0] for r in rows]}
+
+
 def starting_with(text: str) -> tuple[str, str]:
     """The range [lo, hi) of strings that begin with ``text`` (in SQLite's binary order)."""
     last = ord(text[-1])

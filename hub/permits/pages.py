@@ -36,12 +36,11 @@ from hub.errors import NotFound
 from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
 from hub.i18n.validation import N_
-from hub.people.registry import INDEXED_SEARCHES, starting_with
+from hub.people.registry import units_typed
 from hub.web import assets
 from hub.web.shell import estate_timezone, page
 
 FILES = {"permits.css": "text/css", "permits.js": "text/javascript"}
-UNIT_SUGGESTIONS = 8
 
 
 def roles(*names: str) -> tuple[Role, ...]:
@@ -221,21 +220,16 @@ def permit_units(request: Request, q: str = Query(default="", max_length=32),
     typed; for a unit that is one, its registered owners' names and ids (the desk records
     which owner applies: the permits API checks the applicant against them). Nothing more
     of who lives there: that is the register's."""
-    text = q.strip().upper()
-    if not text:
-        return {"q": text, "known": False, "units": []}
     with request.app.state.store.read() as db:
-        if not db["units"].exists():
-            return {"q": text, "known": False, "units": []}
-        rows = list(db.query(INDEXED_SEARCHES["units"], [*starting_with(text), UNIT_SUGGESTIONS]))
-        known = bool(list(db.query("SELECT 1 FROM units WHERE code = ?", [text])))
+        found = units_typed(db, q)
+    text, known = found["q"], found["known"]
     owners: list[dict[str, Any]] = []
     if known and (who.role == Role.ADMIN or who.role in DESK) and db_has_people(request):
         with request.app.state.store.read() as db:
             owners = [{"person_id": r[0], "name": r[1]} for r in
                       db.execute("SELECT id, name FROM people WHERE unit_code = ? AND role = 'owner' ORDER BY id",
                                  [text]).fetchall()]
-    return {"q": text, "known": known, "units": [r["code"] for r in rows], "owners": owners}
+    return {**found, "owners": owners}
 
 
 def db_has_people(request: Request) -> bool:

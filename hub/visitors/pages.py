@@ -34,7 +34,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from hub.auth import Principal, Role, require
 from hub.errors import NotFound
 from hub.i18n.validation import N_
-from hub.people.registry import INDEXED_SEARCHES, starting_with
+from hub.people.registry import units_typed
 from hub.visitors import service
 from hub.visitors.models import ID_TYPES
 from hub.web import assets
@@ -54,8 +54,6 @@ PURPOSES = [N_("Visiting family or friends"), N_("Parcel or food delivery"), N_(
 #: the quick choices of when the visitor is expected to leave (the script turns them into times)
 LEAVE_CHOICES = [("1h", N_("In 1 hour")), ("2h", N_("In 2 hours")), ("4h", N_("In 4 hours")),
                  ("tonight", N_("Tonight (by 23:59)")), ("at", N_("At a time"))]
-#: unit codes offered as the host unit is typed
-UNIT_SUGGESTIONS = 8
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,15 +81,8 @@ def host_units(request: Request, q: str = Query(default="", max_length=32),
     """Unit codes beginning with ``q`` (upper-cased, as the register keeps them) and whether
     ``q`` is one: the host unit's check as it is typed. Codes only: who lives there is not
     the gate's to read."""
-    text = q.strip().upper()
-    if not text:
-        return {"q": text, "known": False, "units": []}
     with request.app.state.store.read() as db:
-        if not db["units"].exists():
-            return {"q": text, "known": False, "units": []}
-        rows = list(db.query(INDEXED_SEARCHES["units"], [*starting_with(text), UNIT_SUGGESTIONS]))
-        known = bool(list(db.query("SELECT 1 FROM units WHERE code = ?", [text])))
-    return {"q": text, "known": known, "units": [r["code"] for r in rows]}
+        return units_typed(db, q)
 
 
 @router.get("/visitors/static/{name}")
