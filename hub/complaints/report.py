@@ -17,15 +17,11 @@ The year so far adds each month's numerators and denominators (a filed month's a
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import datetime
 from typing import Any, Callable
 
 import sqlite_utils
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from hub import audit
 from hub.complaints import service
@@ -33,6 +29,7 @@ from hub.complaints.deadlines import on_time
 from hub.complaints.models import CHANNELS, SEVERITIES, utc
 from hub.errors import BadInput, Conflict
 from hub.i18n.validation import N_
+from hub.web.downloads import Sheet, csv_bytes, xlsx_bytes
 
 #: the figures in order: key -> (name, formula, unit) (msgids)
 FIGURES: dict[str, tuple[str, str, str]] = {
@@ -247,21 +244,12 @@ def _rows(fig: dict[str, Any], say: Say) -> list[list[Any]]:
     return rows
 
 
-def to_csv(fig: dict[str, Any], say: Say = _same) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(_rows(fig, say))
-    return out.getvalue()
+def to_csv(fig: dict[str, Any], say: Say = _same) -> bytes:
+    title, *rows = _rows(fig, say)
+    return csv_bytes(title, rows, bom=False)
 
 
 def to_xlsx(fig: dict[str, Any], say: Say = _same) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = say(N_("Complaints {month}")).format(month=fig["month"])[:31]
-    for line in _rows(fig, say):
-        ws.append(line)
-    ws["A1"].font = Font(bold=True)
-    for col, width in zip("ABCDEF", (28, 60, 12, 12, 10, 6)):
-        ws.column_dimensions[col].width = width
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    title = say(N_("Complaints {month}")).format(month=fig["month"])
+    return xlsx_bytes([Sheet(title, _rows(fig, say), bold_rows=(1,),
+                             widths=dict(zip("ABCDEF", (28, 60, 12, 12, 10, 6))))])

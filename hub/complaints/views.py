@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
 
 from hub.auth import Principal, Role, require
 from hub.complaints import followups, report, service
@@ -22,6 +21,7 @@ from hub.complaints.models import (AcceptIn, AnswerIn, CloseIn, ComplaintIn, Ext
 from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
 from hub.params import MAX_ROW
+from hub.web.downloads import download
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -88,12 +88,9 @@ def month_report(request: Request, month: str = Path(max_length=16), who: Princi
         fig = report.figures(db, ctx, name)
     say = partial(gettext, language_of(request))
     if kind == "csv":
-        return Response(report.to_csv(fig, say), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="complaints-{name}.csv"'})
+        return download(report.to_csv(fig, say), f"complaints-{name}.csv", "csv")
     if kind == "xlsx":
-        return Response(report.to_xlsx(fig, say),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="complaints-{name}.xlsx"'})
+        return download(report.to_xlsx(fig, say), f"complaints-{name}.xlsx", "xlsx")
     return fig
 
 

@@ -19,8 +19,6 @@ the text, and whether the text is one, nothing more.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import datetime, timezone
 from functools import partial
@@ -29,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from openpyxl import Workbook
 
 from hub.auth import Principal, Role, require
 from hub.errors import NotFound
@@ -38,6 +35,7 @@ from hub.i18n.choice import language_of
 from hub.i18n.validation import N_
 from hub.people.registry import units_typed
 from hub.web import assets
+from hub.web.downloads import Sheet, csv_bytes, download, xlsx_bytes
 from hub.web.shell import estate_timezone, page
 
 FILES = {"permits.css": "text/css", "permits.js": "text/javascript"}
@@ -172,24 +170,6 @@ def month_figures(request: Request, month: str) -> list[tuple[str, str, int | fl
     return [(key, heading(key, name, say), value) for key, name, value in rows]
 
 
-def _csv(rows: list[list[Any]]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return "\ufeff" + out.getvalue()  # the BOM: Excel opens UTF-8 Chinese as such
-
-
-def _xlsx(rows: list[list[Any]], title: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    for row in rows:
-        sheet.append(row)
-    sheet.column_dimensions["A"].width = 40
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 @router.get("/permits/month/{month}")
 def month_page(request: Request, month: str, who: Principal = Depends(_figures)) -> Response:
     """The page; ``YYYY-MM.csv`` and ``YYYY-MM.xlsx`` the same figures as files, headings in
@@ -204,11 +184,9 @@ def month_page(request: Request, month: str, who: Principal = Depends(_figures))
         rows = [[say(N_("Month")), month], [say(N_("Figure")), say(N_("Count"))],
                 *([label, value] for _, label, value in figures)]
         name = f"renovation-{month}.{kind}"
-        headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
         if kind == "csv":
-            return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
-        return Response(_xlsx(rows, month), headers=headers,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            return download(csv_bytes(rows[0], rows[1:]), name, "csv")
+        return download(xlsx_bytes([Sheet(month, rows, widths={"A": 40})]), name, "xlsx")
     return page(request, "permits_month.html", who, current="nav-permits", report_month=month, figures=figures,
                 **common(request, who, "month"))
 

@@ -7,17 +7,14 @@ write any such rows with headings in the reader's language.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Callable
 
 import sqlite_utils
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from hub.i18n.validation import N_
 from hub.violations import service as violations
 from hub.violations.models import CATEGORIES, CATEGORY_NAMES
+from hub.web.downloads import Sheet, csv_bytes, xlsx_bytes
 
 Row = tuple[str, str, Any]
 Say = Callable[[str], str]
@@ -85,25 +82,11 @@ def as_json(month: str, rows: list[Row]) -> dict[str, Any]:
     return {"month": month, **{k: v for k, _, v in rows}}
 
 
-def to_csv(month: str, rows: list[Row], say: Say = str) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([say(N_("Month")), month])
-    for key, name, value in rows:
-        w.writerow([_heading(key, name, say), value])
-    return "\ufeff" + out.getvalue()
+def to_csv(month: str, rows: list[Row], say: Say = str) -> bytes:
+    return csv_bytes([say(N_("Month")), month], ([_heading(key, name, say), value] for key, name, value in rows))
 
 
 def to_xlsx(month: str, rows: list[Row], say: Say = str) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = month
-    ws.append([say(N_("Release slips and violations {month}")).format(month=month)])
-    ws["A1"].font = Font(bold=True)
-    for key, name, value in rows:
-        ws.append([_heading(key, name, say), value])
-    ws.column_dimensions["A"].width = 44
-    ws.column_dimensions["B"].width = 14
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    lines = [[say(N_("Release slips and violations {month}")).format(month=month)],
+             *([_heading(key, name, say), value] for key, name, value in rows)]
+    return xlsx_bytes([Sheet(month, lines, bold_rows=(1,), widths={"A": 44, "B": 14})])

@@ -24,6 +24,7 @@ from hub.people.importer import MAX_BYTES
 from hub.slips import fees, report, service
 from hub.slips.models import CancelIn, CheckIn, SlipIn
 from hub.visitors.passes import qr_svg
+from hub.web.downloads import download
 
 router = APIRouter(prefix="/api/v1/slips", tags=["slips"])
 
@@ -86,12 +87,9 @@ def figures(request: Request, month: str = Query(max_length=7), format: str = Qu
         rows = report.figures(db, month)
     say = partial(gettext, language_of(request))
     if format == "csv":
-        return Response(report.to_csv(month, rows, say), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="slips-violations-{month}.csv"'})
+        return download(report.to_csv(month, rows, say), f"slips-violations-{month}.csv", "csv")
     if format == "xlsx":
-        return Response(report.to_xlsx(month, rows, say),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="slips-violations-{month}.xlsx"'})
+        return download(report.to_xlsx(month, rows, say), f"slips-violations-{month}.xlsx", "xlsx")
     return report.as_json(month, rows)
 
 

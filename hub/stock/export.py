@@ -4,17 +4,12 @@ cannot disagree. The month's money ledger (hub.stock.money) likewise as CSV and 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from typing import TYPE_CHECKING, Callable
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from hub.i18n.validation import N_
 from hub.stock.money import MoneyReport
 from hub.stock.report import COLUMNS, MonthlyReport
+from hub.web.downloads import Sheet, csv_bytes, xlsx_bytes
 
 if TYPE_CHECKING:
     from fastapi import Request
@@ -49,31 +44,16 @@ def _same(text: str) -> str:
 Say = Callable[[str], str]  # a msgid to the reader's language (hub.i18n.catalogs.gettext, bound)
 
 
-def to_csv(report: MonthlyReport, say: Say = _same) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([say(HEADINGS[c]) for c in COLUMNS])
-    w.writerows(_lines(report))
-    return out.getvalue()
+def to_csv(report: MonthlyReport, say: Say = _same) -> bytes:
+    return csv_bytes([say(HEADINGS[c]) for c in COLUMNS], _lines(report), bom=False)
 
 
 def to_xlsx(report: MonthlyReport, say: Say = _same) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = say(N_("Cards {month}")).format(month=report.month)
-    ws.append([say(N_("IC card inventory {month}")).format(month=report.month),
-               say(N_("due {date}")).format(date=report.due.isoformat()), report.status])
-    ws.append([say(HEADINGS[c]) for c in COLUMNS])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for line in _lines(report):
-        ws.append(line)
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    ws.column_dimensions["A"].width = 22
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    rows = [[say(N_("IC card inventory {month}")).format(month=report.month),
+             say(N_("due {date}")).format(date=report.due.isoformat()), report.status],
+            [say(HEADINGS[c]) for c in COLUMNS], *_lines(report)]
+    title = say(N_("Cards {month}")).format(month=report.month)
+    return xlsx_bytes([Sheet(title, rows, bold_rows=(2, len(rows)), widths={"A": 22})])
 
 
 def _months_beside(month: str) -> tuple[str, str]:
@@ -145,32 +125,17 @@ def _money_lines(report: MoneyReport, say: Say) -> list[list]:
     return [[say(h) for h in LINE_HEADINGS]] + [[ln[c] for c in LINE_COLUMNS] for ln in report.lines]
 
 
-def money_csv(report: MoneyReport, say: Say = _same) -> str:
+def money_csv(report: MoneyReport, say: Say = _same) -> bytes:
     """Two blocks, the summary then the lines (one per receipt), parted by an empty line."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerows(_money_summary(report, say))
-    w.writerow([])
-    w.writerows(_money_lines(report, say))
-    return out.getvalue()
+    head, *summary = _money_summary(report, say)
+    return csv_bytes(head, [*summary, [], *_money_lines(report, say)], bom=False)
 
 
 def money_xlsx(report: MoneyReport, say: Say = _same) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = say(N_("Money {month}")).format(month=report.month)
-    ws.append([say(N_("IC card centre money {month}")).format(month=report.month),
-               say(N_("times in {zone}")).format(zone=report.timezone), say(N_("amounts in fen"))])
-    for line in _money_summary(report, say):
-        ws.append(line)
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    ws.column_dimensions["B"].width = 22
-    lines = wb.create_sheet(say(N_("Lines")))
-    for line in _money_lines(report, say):
-        lines.append(line)
-    for cell in lines[1]:
-        cell.font = Font(bold=True)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    summary = [[say(N_("IC card centre money {month}")).format(month=report.month),
+                say(N_("times in {zone}")).format(zone=report.timezone), say(N_("amounts in fen"))],
+               *_money_summary(report, say)]
+    return xlsx_bytes([
+        Sheet(say(N_("Money {month}")).format(month=report.month), summary, bold_rows=(2,), widths={"B": 22}),
+        Sheet(say(N_("Lines")), _money_lines(report, say), bold_rows=(1,)),
+    ])

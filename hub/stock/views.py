@@ -14,7 +14,7 @@ from typing import Any, Literal
 from datetime import datetime
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.access.plan import calendar
@@ -25,6 +25,7 @@ from hub.i18n.catalogs import gettext
 from hub.i18n.choice import language_of
 from hub.params import RowId
 from hub.stock import export, ledger, money, paper, report, stocktake
+from hub.web.downloads import download
 from protocols.cards import CardType
 
 stock_router = APIRouter(prefix="/api/v1/stock", tags=["stock"])
@@ -116,12 +117,9 @@ def monthly(request: Request, month: str, tz: str | None = _TZ, format: Literal[
     rep = _report(request, month, tz)
     name = f"card-inventory-{rep.month}"
     if format == "csv":
-        return Response(export.to_csv(rep, _say(request)), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return download(export.to_csv(rep, _say(request)), f"{name}.csv", "csv")
     if format == "xlsx":
-        return Response(export.to_xlsx(rep, _say(request)),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return download(export.to_xlsx(rep, _say(request)), f"{name}.xlsx", "xlsx")
     if format == "html":
         return HTMLResponse(export.to_html(rep, language_of(request)))
     return rep.as_dict()
@@ -223,12 +221,9 @@ def money_report(request: Request, month: str, tz: str | None = _TZ,
         rep = money.compute(db, year, mon, zone)
     name = f"card-money-{rep.month}"
     if format == "csv":
-        return Response(export.money_csv(rep, _say(request)), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return download(export.money_csv(rep, _say(request)), f"{name}.csv", "csv")
     if format == "xlsx":
-        return Response(export.money_xlsx(rep, _say(request)),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return download(export.money_xlsx(rep, _say(request)), f"{name}.xlsx", "xlsx")
     # a month holds thousands of lines of plain values: encoded as they are (FastAPI's
     # jsonable_encoder would walk every one first, most of the request's time), same bytes
     return JSONResponse(rep.as_dict())

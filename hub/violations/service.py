@@ -9,8 +9,6 @@ this domain), and kept as given either way.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from datetime import date, datetime, timedelta, timezone
@@ -30,6 +28,7 @@ from hub.violations import rules
 from hub.violations.models import (CATEGORIES, KIND_CATEGORY, KIND_NAMES, LEVEL_NAMES, LEVELS, MAX_PHOTOS, MEASURE_NAMES,
                                    HandledIn, MeasureIn, PenaltyIn, ViolationIn)
 from hub.visitors.models import utc
+from hub.web.downloads import csv_bytes
 
 log = logging.getLogger(__name__)
 
@@ -269,13 +268,11 @@ FINANCE_HEADINGS = {
 }
 
 
-def finance_csv(db: sqlite_utils.Database, month: str, say: Callable[[str], str] = str) -> str:
+def finance_csv(db: sqlite_utils.Database, month: str, say: Callable[[str], str] = str) -> bytes:
     """The month's copy for finance: violations found in the month or penalised in it."""
     check_month(month)
     tz = zone(db)
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([say(FINANCE_HEADINGS[c]) for c in FINANCE_COLUMNS])
+    lines: list[list[object]] = []
     rows = [dict(r) for r in db.execute("SELECT * FROM violations ORDER BY found_at, id")]
     for r in rows:
         penalised = r["penalty_at"] and datetime.fromisoformat(r["penalty_at"]).astimezone(tz).strftime("%Y-%m")
@@ -283,13 +280,13 @@ def finance_csv(db: sqlite_utils.Database, month: str, say: Callable[[str], str]
             continue
         measures = [m[0] for m in db.execute(
             "SELECT measure FROM violation_measures WHERE violation_id = ? ORDER BY id", [r["id"]])]
-        w.writerow([
+        lines.append([
             r["id"], r["unit"], r["permit"] or "", say(KIND_NAMES[r["kind"]]), say(LEVEL_NAMES[r["level"]]),
             datetime.fromisoformat(r["found_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M"), r["what"],
             f"{r['penalty_cents'] / 100:.2f}" if r["penalty_cents"] is not None else "", r["penalty_reason"] or "",
             r["penalty_by"] or "", "; ".join(say(MEASURE_NAMES[m]) for m in measures),
         ])
-    return out.getvalue()
+    return csv_bytes([say(FINANCE_HEADINGS[c]) for c in FINANCE_COLUMNS], lines)
 
 
 # -- retention -------------------------------------------------------------------------------

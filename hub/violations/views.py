@@ -18,6 +18,7 @@ from hub.i18n.choice import language_of
 from hub.params import RowId
 from hub.violations import service
 from hub.violations.models import HandledIn, MeasureIn, PenaltyIn, ViolationIn
+from hub.web.downloads import download
 
 router = APIRouter(prefix="/api/v1/violations", tags=["violations"])
 
@@ -62,9 +63,8 @@ def figures(request: Request, month: str = Query(max_length=7), who: Principal =
 def finance(request: Request, month: str = Query(max_length=7), who: Principal = Depends(_figures)) -> Response:
     service.check_month(month)
     with _store(request).read() as db:
-        text = service.finance_csv(db, month, partial(gettext, language_of(request)))
-    return Response("\ufeff" + text, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="violations-finance-{month}.csv"'})
+        body = service.finance_csv(db, month, partial(gettext, language_of(request)))
+    return download(body, f"violations-finance-{month}.csv", "csv")
 
 
 @router.get("/{violation_id}")

@@ -9,21 +9,18 @@ month's figures stay what they were after its visits are gone.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import sqlite_utils
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from hub import audit
 from hub.errors import BadInput
 from hub.i18n.validation import N_
 from hub.visitors.models import utc
 from hub.visitors.service import TARGET_S
+from hub.web.downloads import Sheet, csv_bytes, xlsx_bytes
 
 log = logging.getLogger(__name__)
 
@@ -88,30 +85,16 @@ def _line(fig: dict[str, Any]) -> list[Any]:
     return [fig[c] if fig[c] is not None else "" for c in COLUMNS]
 
 
-def to_csv(fig: dict[str, Any], say: Say = _same) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([say(HEADINGS[c]) for c in COLUMNS])
-    w.writerow(_line(fig))
-    return out.getvalue()
+def to_csv(fig: dict[str, Any], say: Say = _same) -> bytes:
+    return csv_bytes([say(HEADINGS[c]) for c in COLUMNS], [_line(fig)], bom=False)
 
 
 def to_xlsx(fig: dict[str, Any], say: Say = _same) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = say(N_("Visitors {month}")).format(month=fig["month"])
-    ws.append([say(N_("Visitor figures {month}")).format(month=fig["month"])])
-    ws.append([say(HEADINGS[c]) for c in COLUMNS])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    ws.append(_line(fig))
-    if fig["share_within_5_min"] is not None:
-        ws.cell(row=3, column=COLUMNS.index("share_within_5_min") + 1).number_format = "0.0%"
-    for col in "ABCDEFG":
-        ws.column_dimensions[col].width = 18
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    rows = [[say(N_("Visitor figures {month}")).format(month=fig["month"])],
+            [say(HEADINGS[c]) for c in COLUMNS], _line(fig)]
+    share = {} if fig["share_within_5_min"] is None else {(3, COLUMNS.index("share_within_5_min") + 1): "0.0%"}
+    return xlsx_bytes([Sheet(say(N_("Visitors {month}")).format(month=fig["month"]), rows, bold_rows=(2,),
+                             widths=dict.fromkeys("ABCDEFG", 18), number_formats=share)])
 
 
 # -- retention -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hub.params import MAX_ROW
 from hub.visitors import report, service, watchlist
 from hub.visitors.models import ArriveIn, LeaveIn, PassIn, RevokeIn, VisitIn, WatchIn
 from hub.visitors.passes import qr_svg
+from hub.web.downloads import download
 
 router = APIRouter(prefix="/api/v1", tags=["visitors"])
 
@@ -65,12 +66,9 @@ def figures(request: Request, month: str = Path(max_length=16), who: Principal =
         fig = report.figures(db, name)
     say = partial(gettext, language_of(request))
     if kind == "csv":
-        return Response(report.to_csv(fig, say), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="visitors-{name}.csv"'})
+        return download(report.to_csv(fig, say), f"visitors-{name}.csv", "csv")
     if kind == "xlsx":
-        return Response(report.to_xlsx(fig, say),
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="visitors-{name}.xlsx"'})
+        return download(report.to_xlsx(fig, say), f"visitors-{name}.xlsx", "xlsx")
     return fig
 
 
