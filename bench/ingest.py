@@ -46,7 +46,7 @@ from gate_agent.outbox import Outbox
 from hub import mqtt as hub_mqtt
 from protocols.acl import EMPTY_CHECKSUM
 from protocols.messages import GateStatus, SyncRequest, utcnow
-from protocols.signing import new_key, sign
+from protocols.signing import new_key, signed_bytes
 from protocols.topics import gate_topic
 from tests.rigs import stack
 
@@ -79,7 +79,7 @@ def _batch(site: str, n: int, gates: int, keys: dict[str, str]) -> list[tuple[st
     out = []
     for i in range(n):
         g = i % gates
-        out.append((gate_topic(site, _gate(g), "event"), sign(per_gate[g][i // gates], keys[_gate(g)], site, "event").to_bytes()))
+        out.append((gate_topic(site, _gate(g), "event"), signed_bytes(per_gate[g][i // gates], keys[_gate(g)], site, "event")))
     return out
 
 
@@ -207,7 +207,7 @@ def _prefill(data_dir: Path, site: str, gate_id: str, key: str, n: int) -> None:
     for start in range(0, n, step):
         evs = events(min(step, n - start), gate_id=gate_id)
         c.executemany("INSERT INTO outbox (event_id, payload) VALUES (?, ?)",
-                      [(e.event_id, sign(e, key, site, "event").to_bytes()) for e in evs])
+                      [(e.event_id, signed_bytes(e, key, site, "event")) for e in evs])
     c.execute("COMMIT")
     c.close()
 

@@ -38,7 +38,7 @@ from bench.sync import BIG, apply_in_child, big_wire
 from hub.app import start_hub
 from hub.gates import acl
 from protocols.messages import GateEvent
-from protocols.signing import sign
+from protocols.signing import signed_bytes
 from protocols.topics import gate_topic
 from tests.rigs import stack
 
@@ -80,7 +80,7 @@ class EventStream:
             ev = GateEvent(event_id=f"{self.prefix}-{self.sent:06d}", gate_id=OTHER, door_id="west-in",
                            uid=fixtures.uid_of(self.sent % 1000), decision="granted", reason="valid_card",
                            at=datetime.now(timezone.utc))
-            self._client.publish(topic, sign(ev, self.key, self.site, "event").to_bytes(), qos=1)
+            self._client.publish(topic, signed_bytes(ev, self.key, self.site, "event"), qos=1)
             self.sent += 1
             next_at += EVENT_EVERY_S
             self._stop.wait(max(0.0, next_at - time.monotonic()))

@@ -52,7 +52,7 @@ from protocols.messages import (
     parse,
     utcnow,
 )
-from protocols.signing import BadSignature, key_id, sign, verify
+from protocols.signing import BadSignature, key_id, sign, signed_bytes, verify
 
 log = logging.getLogger(__name__)
 decisions_log = logging.getLogger("gate_agent.decisions")
@@ -465,7 +465,7 @@ class GateAgent:
         log.warning("gate %s now signs with its new key %s", self.gate_id, key_id(new))
 
     def _resign_event(self, payload: bytes) -> bytes:
-        return self._sign(parse(GateEvent, payload), "event").to_bytes()
+        return signed_bytes(parse(GateEvent, payload), self.key.current, self.site, "event")
 
     def _on_pass_keys(self, msg: PassKeys) -> None:
         """The hub's visitor-pass public keys: kept (on disk, then used) if newer than those

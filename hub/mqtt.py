@@ -71,6 +71,7 @@ from hub.config import MqttSection
 from hub.deadletters.store import storage_failed
 from hub.errors import DomainError
 from protocols.messages import BadMessage, parse_received, utcnow
+from protocols.mqtt_readahead import ReadAheadClient
 from protocols.mqtt_settings import login
 from protocols.signing import BadSignature, verify
 from protocols.topics import BadTopic, hub_status_topic, parse_gate_topic
@@ -157,7 +158,7 @@ class HubMqtt:
         cid = config.client_id or client_id or f"gatehouse-hub-{site}"
         # A persistent session: a gate forgets an event once the broker has it, so while the
         # hub is away (restart, upgrade, crash) the broker must queue the hub's QoS 1 events.
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False, manual_ack=True)
+        self.client = ReadAheadClient(CallbackAPIVersion.VERSION2, client_id=cid, clean_session=False, manual_ack=True)
         self._queue: deque[_Received] = deque()
         self._wake = threading.Condition()
         self._session = 0  # which connection a message came on
@@ -502,9 +503,9 @@ class Drops:
 
         A gate may only speak for itself (the broker ACL pins each gate's login to its own
         topics, and the hub checks again here: the gate id is in what is signed). The
-        signature is checked over the JSON as received, which is what an honest gate signed
-        (protocols.signing._received_body says why that is as strong), and over the model's
-        dump only if that fails.
+        signature is checked over the bytes as received (the wire form, protocols.signing
+        ``_raw_body``), then over the JSON as received (an older gate's field order:
+        ``_received_body`` says why that is as strong), and over the model's dump only if both fail.
         """
         try:
             where = _gate_topic(topic)
@@ -523,7 +524,7 @@ class Drops:
                       "unregistered_gate", where.gate_id)
             return None
         try:
-            index = verify(msg, held, where.site, where.channel, where.gate_id,
+            index = verify(msg, held, where.site, where.channel, where.gate_id, raw=payload,
                            received=received if isinstance(received, dict) else None)
         except BadSignature as exc:
             self.drop(channel, topic, str(exc), "bad_signature", where.gate_id)

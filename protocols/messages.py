@@ -16,9 +16,10 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       model_validator)
 
-from protocols.acl import AclEntry, Schedule, ScheduleId, Uid
+from protocols.acl import AclEntry, Schedule, ScheduleId, Uid, canonical_json
 from protocols.cardformats import UidForm
 from protocols.cards import Decision, Reason
+from protocols.signing import with_sig
 from protocols.topics import check_name
 
 MAX_PAYLOAD = 256 * 1024
@@ -120,7 +121,9 @@ class _Msg(BaseModel):
         return data
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=False).encode()
+        """The wire form: canonical JSON with ``sig`` last (protocols.signing.with_sig), which a
+        receiver verifies as it came. ``signed_bytes`` signs and encodes in one go."""
+        return with_sig(canonical_json(self, exclude={"sig"}), self.sig)  # type: ignore[attr-defined]
 
 
 class EventKind(StrEnum):

@@ -66,14 +66,19 @@ class EventIngest:
         if event.kind == EventKind.PRESENTED:
             return self._presented(event)
         received = datetime.now(timezone.utc)
+        if self.store.tx_serial is not None:  # the intake's batch: joined without a context of its own
+            return self._store(self.store.db, event, received)
         with self.store.tx() as db:
-            flag = events.date_flag(event.at, received, self._clock(db, event.gate_id))
-            seq = events.store_event(db, event, received, flag)
-            if seq is not None and self.reactions.wants(event.kind):
-                self.reactions.event_stored(db, event, seq)
-            self.store.after_commit(partial(self._stored, event, seq, flag))
-            if seq is not None:
-                self.store.after_commit(self.bus.notify, once=True)
+            return self._store(db, event, received)
+
+    def _store(self, db: sqlite_utils.Database, event: GateEvent, received: datetime) -> int | None:
+        flag = events.date_flag(event.at, received, self._clock(db, event.gate_id))
+        seq = events.store_event(db, event, received, flag)
+        if seq is not None and self.reactions.wants(event.kind):
+            self.reactions.event_stored(db, event, seq)
+        self.store.after_commit(partial(self._stored, event, seq, flag))
+        if seq is not None:
+            self.store.after_commit(self.bus.notify, once=True)
         return seq
 
     def _lookups(self) -> dict[object, object] | None:

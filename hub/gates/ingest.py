@@ -22,7 +22,7 @@ from hub.gates.keys import GateKeys
 from hub.gates.snapshots import SnapshotSender
 from hub.mqtt import Drops, HubMqtt, HubUnavailable
 from protocols.messages import GateStatus, SyncRequest
-from protocols.signing import sign
+from protocols.signing import signed_bytes
 from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class GateIngest:
             return False
         try:
             for update in updates:
-                self.mqtt.publish(out, sign(update, key, self.site, "acl").to_bytes(), qos=1, retain=False)
+                self.mqtt.publish(out, signed_bytes(update, key, self.site, "acl"), qos=1, retain=False)
         except HubUnavailable:
             log.warning("broker went away while sending %s its list; it will ask again", gate_id)
             return False

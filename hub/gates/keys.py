@@ -104,6 +104,12 @@ class GateKeys:
     # -- reading ---------------------------------------------------------------------------
     def keys(self, gate_id: str) -> list[str]:
         """The gate's keys, oldest (the one it is known to hold) first; [] for an unknown gate."""
+        held = self._in_tx
+        if held is not None and held[0] == self.store.tx_serial:  # the epoch is read in this transaction
+            with self._lock:
+                hit = self._by_gate.get(gate_id) if held[1] == self._epoch else None
+            if hit is not None:
+                return list(hit)
         with self.store.read() as db:
             epoch = self._epoch_now(db)
             with self._lock:

@@ -17,7 +17,7 @@ from hub.gates import acl
 from hub.gates.keys import GateKeys
 from hub.gates.woken import WokenThread
 from hub.mqtt import HubMqtt, HubUnavailable
-from protocols.signing import sign
+from protocols.signing import signed_bytes
 from protocols.topics import gate_topic
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class AclPublisher(WokenThread):
                 continue
             for update in acl.deltas(gate_id, rows):
                 try:
-                    self.mqtt.publish(topic, sign(update, key, self.site, "acl").to_bytes(), qos=1, retain=False)
+                    self.mqtt.publish(topic, signed_bytes(update, key, self.site, "acl"), qos=1, retain=False)
                     self.published += 1
                 except HubUnavailable:
                     log.warning("broker away: gate %s will resync at rev %d", gate_id, update.rev)

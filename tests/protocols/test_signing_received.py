@@ -1,5 +1,6 @@
-"""The hub checks a gate's MAC over the JSON as received before the model's dump, and that
-shortcut accepts and refuses exactly what the model's dump does.
+"""The hub checks a gate's MAC over the bytes as received (the wire form: canonical JSON,
+sig last), then over the JSON as received, before the model's dump, and those shortcuts
+accept and refuse exactly what the model's dump does.
 
 For generated events, every shape a payload may take on the wire (the gate's own bytes, the
 same JSON re-spaced, reordered or escaped, a form validation normalises, forged, tampered, for
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 from hub.mqtt import Drops
 from protocols import signing
 from protocols.cards import Decision, Reason
-from protocols.messages import Direction, EventKind, GateEvent, parse_received
+from protocols.messages import BadMessage, Direction, EventKind, GateEvent, parse_received
 from protocols.signing import BadSignature, new_key, sign, verify
 from protocols.topics import gate_topic
 
@@ -65,8 +66,13 @@ def _shapes(event: GateEvent) -> dict[str, tuple[bytes, bool]]:
     signed = sign(event, KEY, SITE, "event")
     wire = signed.to_bytes()
     data = json.loads(wire)
+    body = wire[: wire.rindex(b',"sig":')]
     shapes = {
         "the gate's bytes": (wire, True),
+        "older field order": (signed.model_dump_json().encode(), True),
+        "wire form, body changed": (body.replace(b'"acl_rev":', b'"acl_rev":1', 1) + wire[len(body):], False),
+        # a member twice: JSON keeps the last, so the model is the one signed (not over these bytes)
+        "wire form, a sig member inside": (body + b',"sig":"' + b"0" * 64 + b'"' + wire[len(body):], True),
         "re-spaced": (json.dumps(data, indent=1).encode(), True),
         "reordered": (_compact(dict(reversed(list(data.items())))), True),
         "escaped": (json.dumps(data, ensure_ascii=True).encode(), True),
@@ -87,10 +93,14 @@ def _shapes(event: GateEvent) -> dict[str, tuple[bytes, bool]]:
     return shapes
 
 
-def _verdict(payload: bytes, keys: list[str], fast: bool) -> object:
-    msg, received = parse_received(GateEvent, payload)
+def _verdict(payload: bytes, keys: list[str], fast: bool, raw: bool = False) -> object:
     try:
-        return verify(msg, keys, SITE, "event", GATE, received=received if fast else None)
+        msg, received = parse_received(GateEvent, payload)
+    except BadMessage:
+        return "unreadable"
+    try:
+        return verify(msg, keys, SITE, "event", GATE, received=received if fast else None,
+                      raw=payload if raw else None)
     except BadSignature:
         return "refused"
 
@@ -102,6 +112,8 @@ def test_the_received_json_and_the_models_dump_give_the_same_answer(event: GateE
         for keys, index in (([KEY], 0), ([OTHER_KEY, KEY], 1)):
             fast, slow = _verdict(payload, keys, fast=True), _verdict(payload, keys, fast=False)
             assert fast == slow, f"{shape}: with the received JSON {fast}, over the model's dump {slow}"
+            raw = _verdict(payload, keys, fast=True, raw=True)
+            assert raw == slow, f"{shape}: with the bytes as received {raw}, over the model's dump {slow}"
             if shape == "forged":
                 assert fast == ("refused" if keys == [KEY] else 0), shape
             else:
@@ -120,6 +132,21 @@ def test_a_genuine_event_is_accepted_over_the_received_json_alone() -> None:
         assert verify(msg, [OTHER_KEY, KEY], SITE, "event", GATE, received=received) == 1
         with pytest.raises(AssertionError, match="dump was made"):  # without it, the long way is taken
             verify(msg, [KEY], SITE, "event", GATE)
+
+
+def test_a_genuine_event_is_accepted_over_its_bytes_alone() -> None:
+    """The wire form is what a gate sends (to_bytes), and its MAC is checked over the bytes
+    as they came: neither the received JSON nor the model is encoded again."""
+    event = GateEvent(event_id="ev-00000004", gate_id=GATE, door_id="main", uid="0A0012AB34",
+                      decision="granted", reason="valid_card", at=datetime.now(timezone.utc), detail={"北門": "é\""})
+    wire = signing.signed_bytes(event, KEY, SITE, "event")
+    assert wire == sign(event, KEY, SITE, "event").to_bytes()
+    assert wire.endswith(b',"sig":"' + sign(event, KEY, SITE, "event").sig.encode() + b'"}')
+    msg, received = parse_received(GateEvent, wire)
+    with patch.object(signing, "_signed_body", _no_model_dump), patch.object(signing, "_received_body", _no_model_dump):
+        assert verify(msg, [OTHER_KEY, KEY], SITE, "event", GATE, received=received, raw=wire) == 1
+        with pytest.raises(AssertionError, match="dump was made"):  # a body not signed: the slower ways are tried
+            verify(msg, [OTHER_KEY], SITE, "event", GATE, received=received, raw=wire)
 
 
 def test_a_normalised_form_falls_back_to_the_models_dump() -> None:

@@ -16,7 +16,7 @@ from hub.auth import create_token
 from hub.config import HubConfig
 from hub.gates import acl
 from hub.gates.service import register_gate
-from protocols.signing import sign
+from protocols.signing import signed_bytes
 from tests.rigs.broker import free_port
 from tests.rigs.wait import wait_for
 
@@ -47,7 +47,7 @@ def register(hub: RunningHub, gate_id: str) -> str:
 
 def signed(site: str, key: str, msg: Any, channel: str) -> bytes:
     """A wire message signed as a gate (or the hub) signs it, ready to publish."""
-    return sign(msg, key, site, channel).to_bytes()
+    return signed_bytes(msg, key, site, channel)
 
 
 def agent_config(
