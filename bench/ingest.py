@@ -6,7 +6,9 @@ outage); the clock stops when the hub's EventIngest has committed all N (group c
 hub.mqtt batches them, one transaction and one fsync per batch), and the count is then
 checked in the hub's SQLite file and through GET /api/v1/events. Baseline, same broker,
 same run: a no-op subscriber, a paho client with manual acknowledgement (as the hub's) that
-only acknowledges each message, receiving the same 100 gates' payloads. The 100-gate
+only acknowledges each message, receiving the same 100 gates' payloads (paho's own client:
+the baseline; the same no-op on the hub's read-ahead client, protocols.mqtt_readahead, is
+shown beside it, so what the client alone gains is visible). The 100-gate
 burst is run again with hub.mqtt.MAX_BATCH set to 1 (one event, one commit: the cost
 group commit removes; still off paho's thread).
 
@@ -45,6 +47,7 @@ from gate_agent.mqtt_link import MqttLink
 from gate_agent.outbox import Outbox
 from hub import mqtt as hub_mqtt
 from protocols.acl import EMPTY_CHECKSUM
+from protocols.mqtt_readahead import ReadAheadClient
 from protocols.messages import GateStatus, SyncRequest, utcnow
 from protocols.signing import new_key, signed_bytes
 from protocols.topics import gate_topic
@@ -93,8 +96,9 @@ def _wait(what: str, done, timeout: float) -> float:
     return time.monotonic()
 
 
-def _noop(broker, gates: int) -> float:
-    """events/s of a subscriber that only acknowledges (manual ack, as the hub), same payloads."""
+def _noop(broker, gates: int, client: type[mqtt.Client] = mqtt.Client) -> float:
+    """events/s of a subscriber that only acknowledges (manual ack, as the hub), same payloads;
+    ``client``: paho's own (the baseline), or the hub's read-ahead client (shown beside it)."""
     site = fixtures.site_name()
     msgs = _batch(site, N, gates, {_gate(g): new_key() for g in range(gates)})
     got = 0
@@ -108,7 +112,7 @@ def _noop(broker, gates: int) -> float:
         if got == len(msgs):
             done.set()
 
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-noop-{site}", clean_session=False, manual_ack=True)
+    sub = client(CallbackAPIVersion.VERSION2, client_id=f"bench-noop-{site}", clean_session=False, manual_ack=True)
     sub.on_message = on_message
     sub.on_subscribe = lambda *a: subscribed.set()
     sub.connect(broker.host, broker.port, keepalive=30)
@@ -169,13 +173,17 @@ def _burst(hub, broker, gates: int, keys: dict[str, str]) -> tuple[float, float,
 Burst = tuple[float, float, float]  # events/s, publisher seconds, intake CPU us per event
 
 
-def _burst_hub(workdir: Path, broker) -> tuple[list[tuple[float, Burst]], dict[int, Burst], float]:
+def _burst_hub(workdir: Path, broker) -> tuple[list[tuple[float, Burst]], dict[int, Burst], float, list[float]]:
     """(PAIRS of (no-op events/s, the hub's burst from the most gates) taken in turn, bursts
-    from the other GATES, the most gates' burst with one event to a transaction)."""
+    from the other GATES, the most gates' burst with one event to a transaction, the no-op
+    on the read-ahead client once per pair)."""
     hub = stack.start(workdir, broker)
     try:
         keys = {_gate(g): stack.register(hub, _gate(g)) for g in range(max(GATES))}
-        pairs = [(_noop(broker, max(GATES)), _burst(hub, broker, max(GATES), keys)) for _ in range(PAIRS)]
+        pairs, readahead = [], []
+        for _ in range(PAIRS):
+            pairs.append((_noop(broker, max(GATES)), _burst(hub, broker, max(GATES), keys)))
+            readahead.append(_noop(broker, max(GATES), ReadAheadClient))
         out = {gates: _burst(hub, broker, gates, keys) for gates in GATES if gates != max(GATES)}
         grouped, hub_mqtt.MAX_BATCH = hub_mqtt.MAX_BATCH, 1
         try:
@@ -195,7 +203,7 @@ def _burst_hub(workdir: Path, broker) -> tuple[list[tuple[float, Burst]], dict[i
             raise AssertionError(f"the hub dropped {drops} messages")
     finally:
         hub.stop()
-    return pairs, out, alone
+    return pairs, out, alone, readahead
 
 
 def _prefill(data_dir: Path, site: str, gate_id: str, key: str, n: int) -> None:
@@ -272,7 +280,7 @@ def _backlog(workdir: Path, broker, n: int) -> tuple[float, float]:
 def run(workdir: Path) -> Result:
     broker = fixtures.broker(workdir / "mosquitto", extra_conf=BROKER_CONF)
     try:
-        pairs, hub, alone = _burst_hub(workdir / "hub", broker)
+        pairs, hub, alone, readahead = _burst_hub(workdir / "hub", broker)
         backlog = _backlog(workdir / "backlog", broker, BACKLOG) if BACKLOG else None
     finally:
         broker.stop()
@@ -280,6 +288,9 @@ def run(workdir: Path) -> Result:
     hub[max(GATES)] = median
     r = Result(NAME, TITLE, ["path", "events", "events/s", "ms per event", "ratio vs no-op"])
     r.add(f"baseline: no-op subscriber (manual ack, only acks), {max(GATES)} gates", N, noop, 1000 / noop, "1.00x")
+    ra = sorted(readahead)[len(readahead) // 2]
+    r.add("no-op subscriber on the hub's read-ahead client (median of the pairs' turns)", N, ra, 1000 / ra,
+          ratio(ra, noop))
     for gates, (rate, _, _) in sorted(hub.items()):
         r.add(f"hub: {gates} gates -> verified, parsed, stored (group commit)", N, rate, 1000 / rate, ratio(rate, noop))
     r.add(f"hub: {max(GATES)} gates, one event to a transaction (MAX_BATCH 1, as before)", N, alone, 1000 / alone,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -88,6 +89,8 @@ from hub.web.views import router as web_router
 from protocols.topics import all_gates_filter
 
 log = logging.getLogger(__name__)
+#: the interpreter lock's switch interval in the hub's process (lifespan says why)
+SWITCH_INTERVAL_S = 0.001
 
 PUBLIC_PATHS = {"/healthz", "/login", LANGUAGE_PATH, *(f"/static/{n}" for n in PUBLIC_STATIC)}
 #: browser pages: no credential sends the browser to the login page instead of a 401
@@ -196,6 +199,11 @@ def create_app(config: HubConfig, store: Store | None = None, *, connect_mqtt: b
         # what startup made lives as long as the process: kept out of the cyclic collector, a full
         # collection (a big import sets one off) scans far less and pauses every request far less
         gc.freeze()
+        # the hub's threads (paho, the intake, the snapshot sender, the projector, requests)
+        # share one interpreter lock, and a thread back from I/O waits for it up to the switch
+        # interval, at every hop of an event: 1 ms instead of CPython's 5 keeps another gate's
+        # events prompt while a 100,000-card list is being sent (BENCHMARKS.md, newgate)
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         notify = systemd.notifier()
         alive = asyncio.create_task(systemd.keep_alive(notify, store)) if notify else None
         try:
