@@ -60,7 +60,8 @@ async def stream(request: Request, after: int | None = Query(default=None, ge=0,
     store = request.app.state.store
     resume = last_event_id(request)
     start = await run_in_threadpool(stream_start, store, who, resume if resume is not None else after)
-    return sse_response(request, start, lambda version: alarms_after(store, who, version), "alarm")
+    return sse_response(request, start, lambda version: alarms_after(store, who, version), "alarm",
+                        share=("alarms", who.gates))
 
 
 @router.get("/{alarm_id}")

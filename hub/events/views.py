@@ -49,4 +49,4 @@ async def stream(
     start = last_event_id(request)
     if start is None:
         start = after if after is not None else await run_in_threadpool(backlog_start)
-    return sse_response(request, start, read, "gate-event")
+    return sse_response(request, start, read, "gate-event", share=("events", who.gates))

@@ -197,7 +197,7 @@ async def stream(request: Request, after: int | None = Query(default=None, ge=0,
             return prefetched.pop()
         return passes_after(store, who, seq)
 
-    return sse_response(request, start, read_next, "gate-event")
+    return sse_response(request, start, read_next, "gate-event", share=("live", who.gates, photo_limit(who)))
 
 
 @router.get(PHOTO_PREFIX + "{uid}/{photo_id}")
