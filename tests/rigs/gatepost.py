@@ -4,6 +4,7 @@ EM4100 cards off a pty and drives an LCUS relay on another; with ``qr=True`` it 
 serial QR scanner for the way in and another for the way out (each a pty), and with
 ``contact=True`` a door contact: input 1 of a Modbus RTU I/O board answering on a pty
 (tests.drivers.test_modbus_inputs.IoBoard). Without a browser there is no guard's page.
+The agent reads its time off ``post.clock`` (AgentClock), which the test may move forward.
 
 The parts are plain objects the test drives at their far ends: bytes into the reader's or
 a scanner's pty, bytes read off the relay's, rows in the guard's browser, the hub's API.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -25,6 +27,7 @@ from hub.config import HubConfig
 from hub.users.accounts import add_user
 from protocols.em4100 import encode_frame
 from protocols.lcus import relay_frame
+from protocols.messages import utcnow
 from tests.rigs import stack
 from tests.rigs.broker import Mosquitto, free_port
 from tests.rigs.serialpty import PtyDevice
@@ -45,6 +48,21 @@ GUARD = {"username": "gina", "name": "Gina Ho", "password": "correct horse batte
 PAGE_MS = 20_000
 
 
+class AgentClock:
+    """The gate agent's clock: the real one, moved forward only when the test says. It never
+    goes back, so the events the gate makes keep their order in time."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.ahead
+
+    def advance_to(self, when: datetime) -> None:
+        """Forward (unless it is there already) so that it reads ``when`` or later from now on."""
+        self.ahead += max(timedelta(0), when - self())
+
+
 @dataclass
 class GatePost:
     hub: RunningHub
@@ -54,6 +72,8 @@ class GatePost:
     api: httpx.Client
     reader: PtyDevice
     relay: PtyDevice
+    #: the agent's clock (real time unless the test moves it forward)
+    clock: AgentClock
     #: the guard's page on /live, signed in through the login form (None: no browser)
     page: Any = None
     scanner_in: PtyDevice | None = None
@@ -132,11 +152,13 @@ def hub_config(tmp_path: Path, broker, extra: dict[str, Any] | None = None) -> H
 
 
 def door_config(reader: PtyDevice, relay: PtyDevice, scanners: tuple[PtyDevice, PtyDevice] | None,
-                contact: PtyDevice | None, pulse_ms: int) -> dict[str, Any]:
+                contact: PtyDevice | None, pulse_ms: int, qr_repeat_s: float | None = None) -> dict[str, Any]:
+    """The one door; ``qr_repeat_s`` (None: the product's default) is the scanners' repeat window."""
     readers: list[dict[str, Any]] = [{"kind": "em4100-serial", "port": reader.path, "direction": "in"}]
     if scanners is not None:
-        readers += [{"kind": "qr-serial", "port": scanners[0].path, "direction": "in"},
-                    {"kind": "qr-serial", "port": scanners[1].path, "direction": "out"}]
+        repeat = {} if qr_repeat_s is None else {"repeat_s": qr_repeat_s}
+        readers += [{"kind": "qr-serial", "port": scanners[0].path, "direction": "in", **repeat},
+                    {"kind": "qr-serial", "port": scanners[1].path, "direction": "out", **repeat}]
     door: dict[str, Any] = {
         "id": DOOR,
         "relay": {"kind": "lcus-serial", "port": relay.path, "channel": CHANNEL, "pulse_ms": pulse_ms},
@@ -168,8 +190,10 @@ def sign_in(browser: Any, hub: RunningHub, errors: list[str]) -> Any:
 
 @contextmanager
 def gate_post(tmp_path: Path, broker, pty_device, browser=None, *, qr: bool = False, contact: bool = False,
-              pulse_ms: int = 300, hub_extra: dict[str, Any] | None = None) -> Iterator[GatePost]:
+              pulse_ms: int = 300, qr_repeat_s: float | None = None,
+              hub_extra: dict[str, Any] | None = None) -> Iterator[GatePost]:
     """The whole post, started; everything stopped afterwards (agent, hub, browser context)."""
+    clock = AgentClock()
     hub = start_hub(hub_config(tmp_path / "hub", broker, hub_extra))
     hub.site = hub.app.state.config.hub.site
     agent = None
@@ -184,9 +208,9 @@ def gate_post(tmp_path: Path, broker, pty_device, browser=None, *, qr: bool = Fa
 
             board = IoBoard(contact_pty.master, unit=1)
         cfg = stack.agent_config(hub.site, GATE, tmp_path / "agent", broker,
-                                 [door_config(reader, relay, scanners, contact_pty, pulse_ms)],
+                                 [door_config(reader, relay, scanners, contact_pty, pulse_ms, qr_repeat_s)],
                                  gate_key=stack.register(hub, GATE))
-        agent = GateAgent(cfg)
+        agent = GateAgent(cfg, clock=clock)
         agent.start()
         got = relay.read_exactly(4, timeout=10)
         assert got == OFF, f"the relay is driven locked when the agent starts; it got {got.hex()}"
@@ -201,7 +225,7 @@ def gate_post(tmp_path: Path, broker, pty_device, browser=None, *, qr: bool = Fa
         errors: list[str] = []
         if browser is not None:
             page = sign_in(browser, hub, errors)
-        yield GatePost(hub=hub, agent=agent, broker=broker, api=api, reader=reader, relay=relay, page=page,
+        yield GatePost(hub=hub, agent=agent, broker=broker, api=api, reader=reader, relay=relay, clock=clock, page=page,
                        scanner_in=scanners[0] if scanners else None, scanner_out=scanners[1] if scanners else None,
                        board=board, page_errors=errors)
     finally:
