@@ -306,12 +306,34 @@ def uvicorn_options(config: HubConfig) -> dict:
             "forwarded_allow_ips": ",".join(allowed) if allowed else "127.0.0.1"}
 
 
+class HubServer(uvicorn.Server):
+    """uvicorn's server, telling the hub's streams to end as its shutdown begins. A live
+    stream waits for the next event, so it would hold uvicorn's graceful shutdown until that
+    timed out and be cancelled (an error in the log at every restart with consoles open);
+    told here, each ends at once and the browser reconnects to whatever serves next."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.hub_app = app
+
+    async def shutdown(self, sockets: list | None = None) -> None:
+        self.hub_app.state.closing.set()
+        self.hub_app.state.bus.notify()
+        await super().shutdown(sockets)
+
+
+def serve(config: HubConfig, app: FastAPI, **options: object) -> HubServer:
+    """The server for ``app`` with every option each way of serving the hub passes."""
+    return HubServer(uvicorn.Config(app, host=config.hub.http_host, port=config.hub.http_port,
+                                    **uvicorn_options(config), **options), app)
+
+
 @dataclass
 class RunningHub:
     """A hub served by uvicorn in a thread; ``url`` is its base URL."""
 
     app: FastAPI
-    server: uvicorn.Server
+    server: HubServer
     thread: threading.Thread
     url: str
 
@@ -340,12 +362,7 @@ def start_hub(
     """Serve the hub on config.hub.http_host:http_port in a thread; returns once it listens
     (and, with MQTT, once connected to the broker or ``wait_mqtt`` seconds have passed)."""
     app = create_app(config, store, connect_mqtt=connect_mqtt)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=config.hub.http_host, port=config.hub.http_port, log_level="warning",
-            lifespan="on", timeout_graceful_shutdown=2, **uvicorn_options(config),
-        )
-    )
+    server = serve(config, app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     thread = threading.Thread(target=server.run, name="hub-http", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -27,18 +27,15 @@ def load_config(path: str) -> HubConfig:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from hub.app import create_app, uvicorn_options
+    from hub.app import create_app, serve
 
     config = load_config(args.config)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)
-    uvicorn.run(  # uvicorn_options: the hub's own access log, proxy headers only from [hub] forwarded_allow_ips
-        app, host=config.hub.http_host, port=config.hub.http_port, log_level=args.log_level,
-        timeout_graceful_shutdown=3, **uvicorn_options(config),
-    )
-    return 0
+    # hub.app.uvicorn_options: the hub's own access log, proxy headers only from [hub] forwarded_allow_ips
+    server = serve(config, app, log_level=args.log_level, timeout_graceful_shutdown=3)
+    server.run()
+    return 0 if server.started else 3  # as uvicorn.run exits when the server could not start
 
 
 def _gate_add(args: argparse.Namespace) -> int:

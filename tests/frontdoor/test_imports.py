@@ -71,14 +71,22 @@ def test_a_million_row_xlsx_is_refused_while_healthz_keeps_answering(hub_process
     assert refused.status_code == 422 and refused.json()["error"] == "too_many_rows"
     assert refused.json()["detail"] == f"more than {importer.MAX_ROWS} rows; split the file"
     assert took < 5, f"refusing took {took:.1f} s: reading did not stop at the row limit"
-    assert all(t < 0.1 for t in times), times
+    _never_blocked(times, took)
 
     # the import itself as the slow part: a dry run of a large file (every row parsed, checked,
     # inserted and rolled back) takes seconds, and /healthz answers all along
     full, times, took = _healthz_during(hub_process.url, post(_units_csv(FULL), "units.csv", "text/csv"))
     assert full.status_code == 200 and full.json()["would_create"] == FULL, full.text[:300]
     assert len(times) >= 12, f"the import took {took:.2f} s: too quick for the check to mean anything"
-    assert max(times) < 0.1, f"/healthz took {max(times) * 1000:.0f} ms during an import ({len(times)} calls)"
+    _never_blocked(times, took)
+
+
+def _never_blocked(times: list[float], took: float) -> None:
+    """A request held behind the import would wait for most of it: no /healthz waited for a
+    third of it (or a second: a busy 2-core machine delays any request a little)."""
+    bound = max(took / 3, 1.0)
+    assert max(times, default=0.0) < bound, (
+        f"/healthz took {max(times) * 1000:.0f} ms during an import of {took:.1f} s ({len(times)} calls)")
 
 
 def test_reading_stops_at_the_row_limit():
