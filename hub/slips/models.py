@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.i18n.validation import N_
-from hub.visitors.models import plate_of
+from hub.validators import EmptyIsNone, UnitCode
+from hub.visitors.models import Plate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS slips (
@@ -98,31 +99,16 @@ class OwnerConfirmation(_In):
 
 class SlipIn(_In):
     kind: Literal["goods", "move_out"]
-    unit: str = Field(min_length=1, max_length=64)
+    unit: UnitCode = Field(min_length=1, max_length=64)
     applicant: str = Field(min_length=1, max_length=64)
     standing: Literal["owner", "tenant", "agent"] = "owner"
     items: list[Item] = Field(default_factory=list, max_length=MAX_ITEMS)
-    vehicle: str | None = Field(default=None, max_length=16)
+    vehicle: Plate = Field(default=None, max_length=16)
     date: dt.date
     gates: list[str] = Field(default_factory=list, max_length=MAX_GATES)
     owner_confirmation: OwnerConfirmation | None = None
     #: a manager's reason for a move-out past owed fees (audited)
-    override_reason: str | None = Field(default=None, max_length=500)
-
-    @field_validator("unit")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        return v.upper()
-
-    @field_validator("vehicle")
-    @classmethod
-    def _plate(cls, v: str | None) -> str | None:
-        return plate_of(v)
-
-    @field_validator("override_reason")
-    @classmethod
-    def _reason(cls, v: str | None) -> str | None:
-        return v or None
+    override_reason: EmptyIsNone = Field(default=None, max_length=500)
 
 
 class CheckIn(_In):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from hub.i18n.validation import N_
+from hub.validators import EmptyIsNone, UnitCode
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS visits (
@@ -159,6 +160,10 @@ def plate_of(raw: str | None) -> str | None:
     return plate or None
 
 
+#: a vehicle's plate in a request, kept as ``plate_of`` says (a visitor's car, a slip's van)
+Plate = Annotated[str | None, AfterValidator(plate_of)]
+
+
 def masked(last4: str | None, length: int | None) -> str | None:
     if not last4:
         return None
@@ -187,15 +192,15 @@ class VisitIn(_In):
     id_type: IdType = "resident_id"
     id_number: str | None = Field(default=None, max_length=40)
     phone: str | None = Field(default=None, max_length=24)
-    host_unit: str = Field(min_length=1, max_length=64)
+    host_unit: UnitCode = Field(min_length=1, max_length=64)
     purpose: str = Field(default="", max_length=200)
     party_size: int = Field(default=1, ge=1, le=50)
-    plate: str | None = Field(default=None, max_length=16)
+    plate: Plate = Field(default=None, max_length=16)
     expected_leave_at: AwareDatetime | None = None
     #: when the registration form was opened (the monthly share done within 5 minutes)
     form_opened_at: AwareDatetime | None = None
     #: a supervisor registering past a watch-list hit says why (audited)
-    override_reason: str | None = Field(default=None, max_length=500)
+    override_reason: EmptyIsNone = Field(default=None, max_length=500)
 
     @field_validator("id_number")
     @classmethod
@@ -210,21 +215,6 @@ class VisitIn(_In):
         if not _PHONE.match(v) or not 5 <= len(phone_digits(v)) <= 15:
             raise ValueError("a phone number is digits, spaces or dashes, optionally after +")
         return v
-
-    @field_validator("host_unit")
-    @classmethod
-    def _unit(cls, v: str) -> str:
-        return v.upper()
-
-    @field_validator("plate")
-    @classmethod
-    def _plate(cls, v: str | None) -> str | None:
-        return plate_of(v)
-
-    @field_validator("override_reason")
-    @classmethod
-    def _reason(cls, v: str | None) -> str | None:
-        return v or None
 
 
 class ArriveIn(_In):

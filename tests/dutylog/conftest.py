@@ -4,19 +4,13 @@ a shift after midnight and a time shown the estate's way are tested where they d
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 
-from hub.app import create_app
-from hub.auth import Principal, Role, create_token
+from hub.auth import Principal, Role
 from hub.db import Store
 from hub.dutylog import service
-from tests.hub.conftest import make_config
-
-TZ = "Asia/Shanghai"
-SHANGHAI = ZoneInfo(TZ)
+from tests.rigs.estate import SHANGHAI, TZ, shanghai_api, shanghai_app
 
 
 def estate_time(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -32,26 +26,16 @@ NIGHT_GUARD = Principal("wang", Role.GUARD)
 def duty(tmp_path):
     """A hub app (not served) on a real hub.db: its store and its duty settings; the ticker is
     not started, so a test runs the duty check with the ``now`` it chooses."""
-    config = make_config(tmp_path, timezone=TZ)
-    store = Store.open(config.hub.db_path)
-    app = create_app(config, store, connect_mqtt=False)
-    app.store = store
-    app.settings = app.state.duty
-    yield app
-    store.close()
+    with shanghai_app(tmp_path) as app:
+        app.settings = app.state.duty
+        yield app
 
 
 @pytest.fixture
 def api(tmp_path):
     """The hub driven in-process by TestClient (real routes, real SQLite file)."""
-    config = make_config(tmp_path, timezone=TZ)
-    store = Store.open(config.hub.db_path)
-    app = create_app(config, store, connect_mqtt=False)
-    with TestClient(app) as client:
-        client.h = lambda role, name="t": {"Authorization": "Bearer " + create_token(store, role, name)}
-        client.store = store
+    with shanghai_api(tmp_path) as client:
         yield client
-    store.close()
 
 
 def audit_rows(store: Store, entity: str, entity_id: str | None = None) -> list[dict]:

@@ -18,7 +18,7 @@ from hub.slips.models import CheckIn
 from hub.auth import Principal, Role
 from hub.errors import RuleViolation
 from protocols import visitpass
-from tests.slips.conftest import OTHER_UNIT, UNIT
+from tests.rigs.estate import OTHER_UNIT, UNIT
 
 
 def _today(api) -> date:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 from hub import photos
 from hub.violations import service
-from tests.violations.conftest import OTHER_UNIT, UNIT
+from tests.rigs.estate import OTHER_UNIT, UNIT
 
 
 def png(width: int = 80, height: int = 80) -> bytes:

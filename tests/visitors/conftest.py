@@ -1,20 +1,15 @@
 """The visitors' tests run on the hub rigs (tests/hub/conftest.py): a real hub on a real
-SQLite file, in-process (``api``) or served against the session's mosquitto (``hub``)."""
+SQLite file, in-process (``api``) or served against the session's mosquitto (``hub``); the
+estate's units are tests/rigs/estate.py's."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.people.registry import UnitIn, add_unit
-from tests.hub.conftest import api, hub, peer  # noqa: F401 - the fixtures, shared
+from tests.hub.conftest import api, hub, peer
+from tests.rigs.estate import OTHER_UNIT, UNIT, add_units
 
-UNIT = "A-12-03"
-OTHER_UNIT = "B-03-01"
-
-
-def add_units(store) -> None:
-    add_unit(store, "test", UnitIn(building="A", floor=12, room="03"))
-    add_unit(store, "test", UnitIn(building="B", floor=3, room="01"))
+__all__ = ["api", "hub", "peer", "OTHER_UNIT", "UNIT", "add_units"]  # the fixtures and names, shared
 
 
 @pytest.fixture
