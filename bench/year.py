@@ -12,11 +12,13 @@ each card's issue move and audit row, the units' and people's audit rows, all th
 schema's own tables in bulk; 50 gates registered through the hub's own code, 200 more
 cards issued through it (so the gates' lists hold them: the ones revoked below); and a
 year of events from 48 busy gates with a Zipf-like skew, a quiet gate (0.01% of the
-events) and a gate with no events yet (hub.events via bench.reads.load_events).
+events) and a gate with no events yet (hub.events via bench.reads.load_events). The service
+centre's year (visits, alarms, the duty log, complaints, permits, violations, release slips:
+bench/service_year.py) is written into each run's copy, so adding it rebuilds no cache.
 
 Then the real hub in its own process (uvicorn, ``create_app`` without MQTT: the HTTP API
 and its store alone), and from this process an httpx client per role with a token (keep
-alive): each endpoint ROUNDS times, p50 and p95. Baseline, same run: ``/healthz`` (no
+alive): each endpoint ROUNDS times, p50 and p95; any answer but 200 stops the run. Baseline, same run: ``/healthz`` (no
 database) and the cheapest authenticated route (the paper-move kinds: a token check and
 a constant answer). Last, a card revocation over HTTP alone, and while another client runs
 the slowest of the GETs above in a loop.
@@ -42,6 +44,7 @@ import httpx
 from bench.common import ROOT, Result, median, percentile, ratio
 from bench.hubfiles import cached_db, copy_db
 from bench.reads import load_events
+from bench.service_year import write_service_year
 from hub.auth import create_token
 from hub.cards import moves
 from hub.db import Store
@@ -201,13 +204,16 @@ def _timed_get(client: httpx.Client, path: str, rounds: int, stream: bool = Fals
             # connection: the next request opens a new one, as a page's EventSource does)
             with client.stream("GET", path) as r:
                 status = r.status_code
+                if status != 200:
+                    raise RuntimeError(f"GET {path} answered {status}: {r.read()[:300]!r}")
                 for line in r.iter_lines():
                     if line.startswith("data:"):
                         break
         else:
             r = client.get(path)
             status = r.status_code
-            r.read()
+            if status != 200:  # an error page is not the endpoint's time: stop the run, loudly
+                raise RuntimeError(f"GET {path} answered {status}: {r.text[:300]}")
         out.append((time.perf_counter() - t0) * 1000)
     return out, status
 
@@ -263,9 +269,15 @@ def run(workdir: Path) -> Result:
     Store.open(cached).close()  # the indexes added since it was built, kept in the cache
     path = copy_db(cached, workdir / "hub.db")
     copy_s = time.perf_counter() - t0 - built_s
+    t1 = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    service = write_service_year(path, [_unit(i) for i in range(BUILDINGS * FLOORS * ROOMS)], BUSY, now)
+    service_s = time.perf_counter() - t1
     store = Store(path)
     facts = _facts(store)
-    tokens = {role: create_token(store, role, f"bench-{role}") for role in ("supervisor", "clerk")}
+    tokens = {role: create_token(store, role, f"bench-{role}")
+              for role in ("supervisor", "clerk", "manager", "shift_leader")}
+    tokens["department"] = create_token(store, "department", "bench-department", department="engineering")
     tokens["guard quiet"] = create_token(store, "guard", "bench-guard-quiet", (QUIET,))
     tokens["guard empty"] = create_token(store, "guard", "bench-guard-empty", (EMPTY,))
     tokens["guard busy"] = create_token(store, "guard", "bench-guard-busy", (BUSY[0],))
@@ -281,6 +293,7 @@ def run(workdir: Path) -> Result:
     name = person[3]
     k = names.keys_of(name)
     month = (START + timedelta(days=200)).strftime("%Y-%m")
+    last_month = (now - timedelta(days=now.day + 1)).strftime("%Y-%m")  # the last whole month
     printed = f"{int(card, 16):010d}"
     endpoints: list[tuple[str, str, str, bool]] = [  # (what, role, path, stream)
         ("events: newest 50 of all", "supervisor", "/api/v1/events?limit=50", False),
@@ -327,6 +340,7 @@ def run(workdir: Path) -> Result:
         ("money: month report", "clerk", f"/api/v1/money/reports/{month}", False),
         ("dead letters", "supervisor", "/api/v1/dead-letters", False),
         ("access: levels", "clerk", "/api/v1/access/levels", False),
+        *service_endpoints(service, now, last_month),
     ]
     r = Result(NAME, TITLE, ["what", "status", "p50 ms", "p95 ms", "max ms", "ratio (p95 / baseline p95)"])
     try:
@@ -365,11 +379,90 @@ def run(workdir: Path) -> Result:
         f"{N:,} events from {len(BUSY) + 2} gates (busiest {BUSY[0]}; {QUIET} 0.01%; {EMPTY} none); "
         f"{BUILDINGS * FLOORS * ROOMS:,} units, {PEOPLE:,} people, {CARDS + ISSUED:,} cards; files {size_gb:.1f} GB; "
         f"estate and events {origin} (bench/hubfiles.py), copied in {copy_s:.0f} s",
+        f"service centre's year (bench/service_year.py) written into the copy in {service_s:.0f} s: "
+        f"{SERVICE_COUNTS}",
         f"{ROUNDS} requests each, one client at a time, keep-alive; the hub in its own process (uvicorn), no MQTT",
         f"the slowest loop ('{slowest[0]}') ran {len(slow)} times during the revocations, p50 {median(slow):.0f} ms",
         "endpoints over 50 ms p95: " + (", ".join(over) if over else "none"),
     ]
     return r
+
+
+SERVICE_COUNTS = "100,000 visits with passes, 10,000 alarms, 3,000 duty entries, 2,000 complaints, 600 permits, " \
+                 "300 violations, 5,000 release slips, a fee position per unit"
+
+
+def service_endpoints(f: dict, now: datetime, month: str) -> list[tuple[str, str, str, bool]]:
+    """The service centre's GETs (visitors, alarms, duty log, calendar, complaints, permits,
+    violations, release slips), each by a role that uses it; ``f`` names a record of each."""
+    year = now.year
+    return [
+        ("visits: newest 50", "guard busy", "/api/v1/visits?limit=50", False),
+        ("visits: inside now", "guard busy", "/api/v1/visits?state=inside", False),
+        ("visits: expected (registered ahead)", "clerk", "/api/v1/visits?state=expected", False),
+        ("visits: left, newest 50", "supervisor", "/api/v1/visits?state=left&limit=50", False),
+        ("visits: find by name", "guard busy", f"/api/v1/visits?q={f['visit_name']}", False),
+        ("visits: find by plate", "guard busy", f"/api/v1/visits?q={f['visit_plate']}", False),
+        ("visits: find by host unit", "guard busy", f"/api/v1/visits?q={f['visit_unit']}", False),
+        ("visits: one", "guard busy", f"/api/v1/visits/{f['visit']}", False),
+        ("visits: a pass's QR (SVG)", "guard busy", f"/api/v1/passes/{f['pass']}/qr.svg", False),
+        ("visits: month report JSON", "clerk", f"/api/v1/visits/report/{month}", False),
+        ("visits: month report CSV", "supervisor", f"/api/v1/visits/report/{month}.csv", False),
+        ("visits: month report XLSX", "supervisor", f"/api/v1/visits/report/{month}.xlsx", False),
+        ("visits: watch list", "supervisor", "/api/v1/watchlist", False),
+        ("alarms: open, guard's gate", "guard busy", "/api/v1/alarms", False),
+        ("alarms: open, all gates", "supervisor", "/api/v1/alarms", False),
+        ("alarms: all, newest 100", "supervisor", "/api/v1/alarms?state=all", False),
+        ("alarms: one", "supervisor", f"/api/v1/alarms/{f['alarm']}", False),
+        ("alarms: stream after a change (console catch-up)", "supervisor",
+         f"/api/v1/alarms/stream?after={f['alarm'] - 50}", True),
+        ("duty: current shift's entries", "guard busy", "/api/v1/duty/entries", False),
+        ("duty: a shift's entries", "guard busy", f"/api/v1/duty/entries?shift={f['duty_shift']}", False),
+        ("duty: a day's entries", "supervisor", f"/api/v1/duty/entries?date={f['duty_day']}", False),
+        ("duty: open items", "guard busy", "/api/v1/duty/entries?open=true", False),
+        ("duty: handover", "guard busy", "/api/v1/duty/handover", False),
+        ("calendar: this year", "supervisor", f"/api/v1/calendar?year={year}", False),
+        ("calendar: this year, guard", "guard busy", "/api/v1/calendar", False),
+        ("complaints: meta", "clerk", "/api/v1/complaints/meta", False),
+        ("complaints: newest 50", "clerk", "/api/v1/complaints", False),
+        ("complaints: open", "clerk", "/api/v1/complaints?state=open", False),
+        ("complaints: due soon", "shift_leader", "/api/v1/complaints?due=soon", False),
+        ("complaints: late", "supervisor", "/api/v1/complaints?late=true", False),
+        ("complaints: escalated to the shift leader", "shift_leader", "/api/v1/complaints?escalation=1", False),
+        ("complaints: a department's queue", "department", "/api/v1/complaints", False),
+        ("complaints: by unit", "clerk", f"/api/v1/complaints?unit={f['complaint_unit']}", False),
+        ("complaints: text search", "clerk", "/api/v1/complaints?q=1990", False),
+        ("complaints: one", "clerk", f"/api/v1/complaints/{f['complaint']}", False),
+        ("complaints: one's steps", "clerk", f"/api/v1/complaints/{f['complaint']}/steps", False),
+        ("complaints: follow-ups", "clerk", "/api/v1/complaints/followups", False),
+        ("complaints: follow-ups late", "clerk", "/api/v1/complaints/followups?due=late", False),
+        ("complaints: month report JSON", "manager", f"/api/v1/complaints/report/{month}", False),
+        ("complaints: month report CSV", "supervisor", f"/api/v1/complaints/report/{month}.csv", False),
+        ("complaints: month report XLSX", "supervisor", f"/api/v1/complaints/report/{month}.xlsx", False),
+        ("permits: newest 50", "clerk", "/api/v1/permits", False),
+        ("permits: approved", "guard busy", "/api/v1/permits?state=approved", False),
+        ("permits: by unit", "clerk", f"/api/v1/permits?unit={f['permit_unit']}", False),
+        ("permits: search", "clerk", "/api/v1/permits?q=RP-", False),
+        ("permits: one", "guard busy", f"/api/v1/permits/{f['permit']}", False),
+        ("permits: one's history", "clerk", f"/api/v1/permits/{f['permit']}/history", False),
+        ("violations: newest 100", "clerk", "/api/v1/violations", False),
+        ("violations: open", "shift_leader", "/api/v1/violations?state=open", False),
+        ("violations: a month", "supervisor", f"/api/v1/violations?month={month}", False),
+        ("violations: by unit", "guard busy", f"/api/v1/violations?unit={f['violation_unit']}", False),
+        ("violations: one", "clerk", f"/api/v1/violations/{f['violation']}", False),
+        ("violations: month figures", "manager", f"/api/v1/violations/figures?month={month}", False),
+        ("violations: finance CSV", "manager", f"/api/v1/violations/finance.csv?month={month}", False),
+        ("slips: newest 100", "clerk", "/api/v1/slips", False),
+        ("slips: today's", "guard busy", f"/api/v1/slips?date={f['slip_day']}", False),
+        ("slips: issued (still valid)", "guard busy", "/api/v1/slips?state=issued", False),
+        ("slips: by unit", "clerk", f"/api/v1/slips?unit={f['slip_unit']}", False),
+        ("slips: one", "guard busy", f"/api/v1/slips/{f['slip']}", False),
+        ("slips: one's QR (SVG)", "clerk", f"/api/v1/slips/{f['slip']}/qr.svg", False),
+        ("slips: a unit's fee position", "clerk", f"/api/v1/slips/fees/{f['slip_unit']}", False),
+        ("slips: month figures JSON", "supervisor", f"/api/v1/slips/figures?month={month}", False),
+        ("slips: month figures CSV", "manager", f"/api/v1/slips/figures?month={month}&format=csv", False),
+        ("slips: month figures XLSX", "manager", f"/api/v1/slips/figures?month={month}&format=xlsx", False),
+    ]
 
 
 def _last_seq(path: Path) -> int:
