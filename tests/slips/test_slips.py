@@ -336,3 +336,37 @@ def test_an_estate_sized_fee_file_passes_the_front_door_and_is_checked_row_by_ro
     body = r.json()
     assert body["rows"] == 11000 and not body["ok"] and len(body["errors"]) == 11000
     assert {e["rule"] for e in body["errors"]} == {"unknown_unit"} and _positions(api) == []
+
+
+def test_the_listings_state_filter_in_sql_gives_the_rows_state_of_gives(estate):
+    """The listing filters by state in SQL (service.STATE_SQL); the state each slip shows is
+    service.state_of's. On slips of every state, seen on several days, both rules agree: each
+    state's listing is exactly the slips showing that state, newest first, cut at the limit."""
+    api = estate
+    today = _today(api)
+    later = [_slip(api, date=(today + timedelta(days=d)).isoformat(), unit=unit).json()
+             for d in (0, 0, 1, 2) for unit in (UNIT, OTHER_UNIT)]
+    r = api.post("/api/v1/slips/check", json={"gate_id": "north", "number": later[0]["number"]},
+                 headers=api.h("guard"))
+    assert r.status_code == 200, r.text
+    r = api.post(f"/api/v1/slips/{later[5]['number']}/cancel", json={"reason": "业主改期"}, headers=api.h("clerk"))
+    assert r.status_code == 200, r.text
+    assert set(service.STATE_SQL) == set(service.STATES)
+    ctx = api.app.state.slips
+    with api.store.read() as db:
+        tz = service.zone(db)
+        raw = [dict(r) for r in db.execute("SELECT * FROM slips ORDER BY id DESC")]
+    seen = set()
+    for days in range(4):  # today: none expired yet; then today's, tomorrow's, ... expire
+        now = datetime.combine(today + timedelta(days=days), datetime.min.time(), tz).replace(hour=12)
+        every = [service.view(row, now.date()) for row in raw]  # the old way: every slip's view
+        for state in service.STATES:
+            for unit in (None, UNIT):
+                want = [s for s in every if s["state"] == state and unit in (None, s["unit"])]
+                if want:
+                    seen.add(state)
+                assert service.listing(ctx, state=state, unit=unit, now=now) == want, (days, state, unit)
+                assert service.listing(ctx, state=state, unit=unit, limit=1, now=now) == want[:1]
+        assert service.listing(ctx, now=now) == every
+        assert service.listing(ctx, now=now, limit=3) == every[:3]
+    assert seen == set(service.STATES)
