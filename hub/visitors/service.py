@@ -31,6 +31,7 @@ from hub.config import VisitorsSection
 from hub.db import Store
 from hub.errors import BadInput, Conflict, Forbidden, NotFound
 from hub.i18n.validation import N_
+from hub.people.names import TRIGRAM, fts_phrase
 from hub.visitors import passes, watchlist
 from hub.visitors.keys import VisitorKeys
 from hub.visitors.models import ArriveIn, LeaveIn, PassIn, VisitIn, masked, phone_digits, utc
@@ -144,6 +145,29 @@ _STATE_SQL = {
 }
 
 
+#: a search the trigram index finds more visits for than this walks the newest visits with
+#: the search's own condition instead, as it would without the index: so many matches are
+#: soon met that way, and fetching and sorting them all would take longer
+DENSE = 2000
+
+
+def _search(text: str) -> tuple[str, list[Any], str | None]:
+    """What ``q`` finds: (its condition on visits, the condition's arguments, a MATCH query of
+    the trigram index (hub.visitors.models) finding every row the condition does, or None when
+    none can: a piece shorter than a trigram, or a plate pattern with LIKE's own characters).
+
+    The condition alone decides what is listed; the index only narrows the rows it is tried on."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    plate = text.upper().replace(" ", "").replace("-", "")
+    condition = "(visitor_name LIKE ? ESCAPE '\\' OR plate LIKE ? ESCAPE '\\' OR host_unit LIKE ? ESCAPE '\\')"
+    args: list[Any] = [like, "%" + plate + "%", like.upper()]
+    # the unit's pattern is the name's upper-cased: its escapes stay escapes, its text is text.upper()
+    pieces = {"visitor_name": text, "plate": plate, "host_unit": text.upper()}
+    if any(len(p) < TRIGRAM or "\x00" in p for p in pieces.values()) or any(c in plate for c in "%_\\"):
+        return condition, args, None
+    return condition, args, " OR ".join(f"{column} : {fts_phrase(p)}" for column, p in pieces.items())
+
+
 def list_visits(ctx: Visitors, who: Principal, q: str | None = None, state: str | None = None,
                 limit: int = 50) -> list[dict[str, Any]]:
     """Newest first; ``q``: part of the visitor's name, the plate or the host unit (the
@@ -153,20 +177,28 @@ def list_visits(ctx: Visitors, who: Principal, q: str | None = None, state: str 
         if state not in STATES:
             raise BadInput("state must be one of {states}", rule="bad_state", field="state", states=", ".join(STATES))
         where.append(_STATE_SQL[state])
+    match = None
     if q and q.strip():
-        text = q.strip()
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        plate_like = "%" + (text.upper().replace(" ", "").replace("-", "")) + "%"
-        where.append("(visitor_name LIKE ? ESCAPE '\\' OR plate LIKE ? ESCAPE '\\' OR host_unit LIKE ? ESCAPE '\\')")
-        args += [like, plate_like, like.upper()]
+        condition, search_args, match = _search(q.strip())
+        where.append(condition)
+        args += search_args
     if who.role == Role.RESIDENT_APP:
         where.append("host_unit = ?")
         args.append(who.unit or "")
-    sql = "SELECT * FROM visits" + (" WHERE " + " AND ".join(where) if where else "")
-    sql += " ORDER BY registered_at DESC, id DESC LIMIT ?"
     now = _now()
     with ctx.store.read() as db:
+        if match is not None and _found(db, match) <= DENSE:
+            where.append("id IN (SELECT rowid FROM visits_find WHERE visits_find MATCH ?)")
+            args.append(match)
+        sql = "SELECT * FROM visits" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY registered_at DESC, id DESC LIMIT ?"
         return [visit_view(db, dict(r), now) for r in db.query(sql, [*args, max(1, min(limit, MAX_LIST))])]
+
+
+def _found(db: sqlite_utils.Database, match: str) -> int:
+    """How many visits the trigram index finds for ``match``, counted up to DENSE + 1."""
+    return db.execute("SELECT COUNT(*) FROM (SELECT rowid FROM visits_find WHERE visits_find MATCH ? LIMIT ?)",
+                      [match, DENSE + 1]).fetchone()[0]
 
 
 def inside(db: sqlite_utils.Database) -> list[dict[str, Any]]:
