@@ -33,15 +33,16 @@ QUERIES = ["王", "小明", "王小明", "小明明", "欧阳娜", "娜娜", "�
 
 def _rows(n: int) -> list[dict[str, Any]]:
     """``n`` visits cycling through names, plates, units and states; several share a
-    registration time (the order's tie is the id)."""
-    base = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    registration time (the order's tie is the id). Recent: visits past retention
+    (``[visitors] keep_days``) are purged by the hub's own ticker while the test runs."""
+    base = (datetime.now(timezone.utc) - timedelta(days=1)).replace(second=0, microsecond=0)
     rows = []
     for i, (name, plate, unit, state) in zip(range(n), itertools.cycle(
             itertools.product(NAMES, PLATES, UNITS, STATE_COLUMNS))):
         at = utc(base + timedelta(minutes=(i * 7) % 50))
         rows.append({"visitor_name": name, "id_type": "resident_id", "host_unit": unit,
                      "plate": models.plate_of(plate), "registered_at": at, "registered_by": "guard:g",
-                     "month": "2026-03", **{k: at if v else None for k, v in state.items()}})
+                     "month": at[:7], **{k: at if v else None for k, v in state.items()}})
     return rows
 
 
