@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 Pause = tuple[datetime, datetime | None]
 
@@ -38,6 +38,36 @@ class Calendar(Protocol):
     def working_time(self, a: datetime, b: datetime, pauses: Sequence[Pause] = ()) -> timedelta: ...
 
     def is_working_day(self, d: date) -> bool: ...
+
+
+class DayMemo:
+    """A Calendar that remembers "within N working days" (N >= 1, no pauses) by the start's
+    date, all that it depends on (hub.workcal.calendar: the end of the Nth working day after
+    the start's date): the month report and the time-filtered lists count the deadlines of
+    hundreds of complaints made on a few hundred days. One per request (a calendar's edit
+    makes a new one)."""
+
+    def __init__(self, cal: Calendar) -> None:
+        self.cal = cal
+        self.tz = cal.tz
+        self._ends: dict[tuple[date, int], datetime | None] = {}
+
+    def add_working_days(self, start: datetime, days: int, pauses: Sequence[Pause] = ()) -> datetime | None:
+        if pauses or days < 1:
+            return self.cal.add_working_days(start, days, pauses)
+        key = (start.astimezone(self.tz).date(), days)
+        if key not in self._ends:
+            self._ends[key] = self.cal.add_working_days(start, days)
+        return self._ends[key]
+
+    def add_working_hours(self, start: datetime, hours: float, pauses: Sequence[Pause] = ()) -> datetime | None:
+        return self.cal.add_working_hours(start, hours, pauses)
+
+    def working_time(self, a: datetime, b: datetime, pauses: Sequence[Pause] = ()) -> timedelta:
+        return self.cal.working_time(a, b, pauses)
+
+    def is_working_day(self, d: date) -> bool:
+        return self.cal.is_working_day(d)
 
 
 @dataclass(frozen=True)
@@ -126,34 +156,44 @@ def office_report_due(registered_at: datetime, cal: Calendar) -> datetime:
 
 def dues(t: Times, cal: Calendar, limits: Limits, now: datetime) -> dict[str, tuple[datetime, datetime | None]]:
     """Each deadline that applies: kind -> (due, done at). An invalid complaint has none."""
+    return {kind: (due, done) for kind, due, done in each_due(t, cal, limits, now)}
+
+
+def each_due(t: Times, cal: Calendar, limits: Limits,
+             now: datetime) -> Iterator[tuple[str, datetime, datetime | None]]:
+    """``dues`` one at a time, in order, each counted only when the caller asks for it:
+    on_time stops at the first one missed."""
     if not t.valid:
-        return {}
+        return
     pauses = _closed_pauses(t.pauses, now)
-    out: dict[str, tuple[datetime, datetime | None]] = {}
-
-    def put(kind: str, due: datetime | None, done: datetime | None) -> None:
-        if due is not None:
-            out[kind] = (due, done)
-
-    put("forward", cal.add_working_hours(t.registered_at, limits.forward_hours, pauses), t.forwarded_at)
+    forward = cal.add_working_hours(t.registered_at, limits.forward_hours, pauses)
+    if forward is not None:
+        yield "forward", forward, t.forwarded_at
     if t.severity == "major":
-        put("answer", cal.add_working_days(t.registered_at, limits.major_answer_days, pauses), t.answered_at)
+        answer = cal.add_working_days(t.registered_at, limits.major_answer_days, pauses)
+        if answer is not None:
+            yield "answer", answer, t.answered_at
     base = t.reopened_at or t.registered_at
     resolve = cal.add_working_days(base, limits.resolve_days(t.severity) + t.extension_days, pauses)
     if resolve is not None and t.severity == "minor" and t.wanted_by is not None:
         resolve = min(resolve, end_of_local_day(t.wanted_by, cal.tz))
-    put("resolve", resolve, t.resolved_at)
+    if resolve is not None:
+        yield "resolve", resolve, t.resolved_at
     if t.resolved_at is not None:
-        put("tell", cal.add_working_days(t.resolved_at, limits.tell_days, pauses), t.told_at)
+        tell = cal.add_working_days(t.resolved_at, limits.tell_days, pauses)
+        if tell is not None:
+            yield "tell", tell, t.told_at
     if t.joint:
-        put("office_report", office_report_due(t.registered_at, cal), t.office_reported_at)
+        yield "office_report", office_report_due(t.registered_at, cal), t.office_reported_at
     if t.followup_due is not None:
-        put("followup", t.followup_due, t.followup_done_at)
-    return out
+        yield "followup", t.followup_due, t.followup_done_at
 
 
-def deadlines(t: Times, cal: Calendar, limits: Limits, now: datetime) -> dict[str, Deadline]:
-    """Each deadline that applies, with its state at ``now``."""
+def deadlines(t: Times, cal: Calendar, limits: Limits, now: datetime, *,
+              late_by: bool = True) -> dict[str, Deadline]:
+    """Each deadline that applies, with its state at ``now``. ``late_by=False`` leaves a late
+    deadline's ``left`` None: escalation needs how late it is, a view only that it is, and
+    counting it walks every working period since the due."""
     pauses = _closed_pauses(t.pauses, now)
     soon = timedelta(hours=limits.due_soon_hours)
     out: dict[str, Deadline] = {}
@@ -162,7 +202,7 @@ def deadlines(t: Times, cal: Calendar, limits: Limits, now: datetime) -> dict[st
             out[kind] = Deadline(kind, due, done, "met" if done <= due else "missed")
             continue
         if now >= due:
-            left = -cal.working_time(due, now, pauses)
+            left = -cal.working_time(due, now, pauses) if late_by else None
             state = "late"
         else:
             left = cal.working_time(now, due, pauses)
@@ -172,11 +212,13 @@ def deadlines(t: Times, cal: Calendar, limits: Limits, now: datetime) -> dict[st
 
 
 def on_time(t: Times, cal: Calendar, limits: Limits, now: datetime) -> bool:
-    """Every deadline of the handling (not the follow-up) met, none still late."""
-    for d in deadlines(t, cal, limits, now).values():
-        if d.kind == "followup":
+    """Every deadline of the handling (not the follow-up) met, none still late: the states
+    ``deadlines`` gives (missed: done after its due; late: pending at or past it), from the
+    dues alone, since the working time left, which is dear to count, is not needed here."""
+    for kind, due, done in each_due(t, cal, limits, now):
+        if kind == "followup":
             continue
-        if d.state in ("missed", "late"):
+        if (done > due) if done is not None else (now >= due):
             return False
     return True
 

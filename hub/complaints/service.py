@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import sqlite_utils
 
@@ -21,7 +21,7 @@ from hub import audit
 from hub.alarms.service import raise_alarm
 from hub.auth import Principal, Role
 from hub.complaints import rules
-from hub.complaints.deadlines import Calendar, Limits, Times, deadlines
+from hub.complaints.deadlines import Calendar, DayMemo, Deadline, Limits, Times, deadlines
 from hub.complaints.models import (CATEGORIES, CHANNELS, DEADLINE_STATES, DEADLINES, DEPARTMENTS,
                                    ESCALATION_LEVELS, ESCALATION_TO, JOINT_AT, OPEN_STATES, SEVERITIES, STATES,
                                    AcceptIn, AnswerIn, CloseIn, ComplaintIn, ExtendIn, ForwardIn, NoteIn,
@@ -32,6 +32,8 @@ from hub.errors import BadInput, NotFound, RuleViolation
 log = logging.getLogger(__name__)
 
 MAX_LIST = 500
+#: the complaints a list reads at a time (with their parts) while it fills its page
+LIST_BATCH = 100
 #: the same household complaining of the same thing within this many months is a repeat
 REPEAT_MONTHS = 3
 #: a follow-up visit is due this many months after closing
@@ -100,21 +102,54 @@ def add_step(db: sqlite_utils.Database, complaint_id: int, at: datetime, who: st
                                   "detail": json.dumps(detail, default=str, sort_keys=True, ensure_ascii=False)})
 
 
-def _pauses(db: sqlite_utils.Database, complaint_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in db.execute(
-        "SELECT start, end, reason, paused_by, resumed_by FROM complaint_pauses WHERE complaint_id = ? ORDER BY id",
-        [complaint_id])]
+@dataclass
+class Parts:
+    """What a complaint's deadlines and view read beside its row: its pauses, extensions and
+    follow-ups, each in id order."""
+
+    pauses: list[dict[str, Any]] = field(default_factory=list)
+    extensions: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def followup(self) -> dict[str, Any] | None:
+        """The latest follow-up (its due is the follow-up deadline)."""
+        return self.followups[-1] if self.followups else None
+
+    @property
+    def paused_since(self) -> str | None:
+        """The start of the pause still open (a complaint has one at most)."""
+        return next((p["start"] for p in self.pauses if p["end"] is None), None)
+
+    def times(self, row: dict[str, Any]) -> Times:
+        return times_of(row, self.pauses, self.extensions, self.followup)
 
 
-def _extensions(db: sqlite_utils.Database, complaint_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in db.execute(
-        "SELECT days, reason, by, at FROM complaint_extensions WHERE complaint_id = ? ORDER BY id", [complaint_id])]
+def load_parts(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, Parts]:
+    """Each complaint's Parts in three queries, however many complaints: the lists and the
+    month report read hundreds at once, and three queries each made them slow. The ids go
+    as one JSON array, so there is no limit on how many."""
+    ids = list(ids)
+    out = {i: Parts() for i in ids}
+    if not ids:
+        return out
+    pick, arg = "complaint_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)]
+    for r in db.execute("SELECT complaint_id AS cid_, start, end, reason, paused_by, resumed_by FROM complaint_pauses"
+                        f" WHERE {pick} ORDER BY complaint_id, id", arg):
+        p = dict(r)
+        out[p.pop("cid_")].pauses.append(p)
+    for r in db.execute("SELECT complaint_id AS cid_, days, reason, by, at FROM complaint_extensions"
+                        f" WHERE {pick} ORDER BY complaint_id, id", arg):
+        e = dict(r)
+        out[e.pop("cid_")].extensions.append(e)
+    for r in db.execute(f"SELECT * FROM complaint_followups WHERE {pick} ORDER BY complaint_id, id", arg):
+        out[r["complaint_id"]].followups.append(dict(r))
+    return out
 
 
-def _followup(db: sqlite_utils.Database, complaint_id: int) -> dict[str, Any] | None:
-    r = db.execute("SELECT * FROM complaint_followups WHERE complaint_id = ? ORDER BY id DESC LIMIT 1",
-                   [complaint_id]).fetchone()
-    return dict(r) if r else None
+#: the columns of a complaint's row that times_of reads
+TIMES_COLUMNS = ("severity", "registered_at", "valid", "joint", "forwarded_at", "answered_at", "resolved_at", "told_at",
+                 "office_reported_at", "closed_at", "reopened_at", "wanted_by")
 
 
 def times_of(row: dict[str, Any], pauses: list[dict[str, Any]], extensions: list[dict[str, Any]],
@@ -135,7 +170,7 @@ def times_of(row: dict[str, Any], pauses: list[dict[str, Any]], extensions: list
 
 
 def stored_times(db: sqlite_utils.Database, row: dict[str, Any]) -> Times:
-    return times_of(row, _pauses(db, row["id"]), _extensions(db, row["id"]), _followup(db, row["id"]))
+    return load_parts(db, [row["id"]])[row["id"]].times(row)
 
 
 def complaint_no(row: dict[str, Any]) -> str:
@@ -154,16 +189,24 @@ def _followup_view(f: dict[str, Any], row: dict[str, Any], now: datetime) -> dic
     }
 
 
-def view(db: sqlite_utils.Database, ctx: Complaints, row: dict[str, Any], now: datetime, cal: Calendar, *,
-         full: bool) -> dict[str, Any]:
-    """A complaint as the API gives it (API.md): ``full`` for one complaint (contact in the
-    clear), else the list's (phone masked, no names, ``what`` cut)."""
-    pauses = _pauses(db, row["id"])
-    extensions = _extensions(db, row["id"])
-    followup = _followup(db, row["id"])
-    t = times_of(row, pauses, extensions, followup)
-    dl = deadlines(t, cal, ctx.limits, now)
+def flags(dl: dict[str, Deadline]) -> tuple[bool, bool]:
+    """(late, due soon): whether a pending deadline of the handling (not the follow-up) is."""
     pending = [d for d in dl.values() if d.pending and d.kind != "followup"]
+    return any(d.state == "late" for d in pending), any(d.state == "due_soon" for d in pending)
+
+
+def view(db: sqlite_utils.Database, ctx: Complaints, row: dict[str, Any], now: datetime, cal: Calendar, *,
+         full: bool, parts: Parts | None = None, dl: dict[str, Deadline] | None = None) -> dict[str, Any]:
+    """A complaint as the API gives it (API.md): ``full`` for one complaint (contact in the
+    clear), else the list's (phone masked, no names, ``what`` cut). A list passes the
+    ``parts`` it read in bulk and the deadlines it filtered on, so nothing is read twice."""
+    if parts is None:
+        parts = load_parts(db, [row["id"]])[row["id"]]
+    pauses, extensions, followup = parts.pauses, parts.extensions, parts.followup
+    if dl is None:
+        dl = deadlines(parts.times(row), cal, ctx.limits, now, late_by=False)
+    pending = [d for d in dl.values() if d.pending and d.kind != "followup"]
+    late, due_soon = flags(dl)
     level = row["escalation_level"]
     out = {
         "id": row["id"], "no": complaint_no(row), "state": row["state"], "channel": row["channel"],
@@ -193,8 +236,8 @@ def view(db: sqlite_utils.Database, ctx: Complaints, row: dict[str, Any], now: d
         "repeat_of": row["repeat_of"], "reopened": row["reopened"],
         "deadlines": {k: (dl[k].as_dict() if k in dl else None) for k in DEADLINES},
         "next_due": utc(min(d.due for d in pending)) if pending else None,
-        "late": any(d.state == "late" for d in pending),
-        "due_soon": any(d.state == "due_soon" for d in pending),
+        "late": late,
+        "due_soon": due_soon,
         "followup": _followup_view(followup, row, now) if followup else None,
     }
     return out
@@ -349,28 +392,33 @@ def list_complaints(ctx: Complaints, who: Principal, *, state: str | None = None
         where.append("(what LIKE ? OR place LIKE ? OR concerns LIKE ?)")
         args += [f"%{q}%"] * 3
     timed = due == "soon" or late
-    if timed:  # only open complaints have pending deadlines
-        where.append(f"state IN ({','.join('?' * len(OPEN_STATES))})")
+    if timed:  # only open, valid complaints have pending deadlines (deadlines.dues)
+        where.append(f"valid = 1 AND state IN ({','.join('?' * len(OPEN_STATES))})")
         args += list(OPEN_STATES)
+    cap = min(limit, MAX_LIST)
     now = ctx.clock()
     with ctx.store.read() as db:
-        cal = ctx.calendar(db)
-        rows = db.execute(f"SELECT * FROM complaints WHERE {' AND '.join(where)} ORDER BY id DESC"
-                          + ("" if timed else " LIMIT ?"), args + ([] if timed else [min(limit, MAX_LIST)]))
-        out = []
-        for r in rows:
-            row = dict(r)
-            p = db.execute("SELECT start FROM complaint_pauses WHERE complaint_id = ? AND end IS NULL",
-                           [row["id"]]).fetchone()
-            row["paused_since"] = p[0] if p else None
-            v = view(db, ctx, row, now, cal, full=False)
-            if due == "soon" and not v["due_soon"]:
-                continue
-            if late and not v["late"]:
-                continue
-            out.append(v)
-            if len(out) >= min(limit, MAX_LIST):
+        cal = DayMemo(ctx.calendar(db))
+        found = db.execute(f"SELECT * FROM complaints WHERE {' AND '.join(where)} ORDER BY id DESC"
+                           + ("" if timed else " LIMIT ?"), args + ([] if timed else [cap]))
+        out: list[dict[str, Any]] = []
+        while len(out) < cap:
+            # a batch at a time (a time filter reads every open complaint until the page is
+            # full), its parts read together; the deadlines first, and a view only for what is kept
+            rows = [dict(r) for r in found.fetchmany(LIST_BATCH)]
+            if not rows:
                 break
+            parts = load_parts(db, [r["id"] for r in rows])
+            for row in rows:
+                p = parts[row["id"]]
+                row["paused_since"] = p.paused_since
+                dl = deadlines(p.times(row), cal, ctx.limits, now, late_by=False)
+                is_late, is_soon = flags(dl)
+                if (due == "soon" and not is_soon) or (late and not is_late):
+                    continue
+                out.append(view(db, ctx, row, now, cal, full=False, parts=p, dl=dl))
+                if len(out) >= cap:
+                    break
         return out
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from hub.complaints.deadlines import Limits, Times, deadlines, dues, escalation, office_report_due
+from hub.complaints.deadlines import DayMemo, Limits, Times, deadlines, dues, escalation, office_report_due, on_time
 from hub.db import Store
 from hub.workcal.service import load_calendar, seed_year
 from hub.schema import apply_schema
@@ -173,3 +173,48 @@ def test_the_limits_are_the_estates_configuration(cal):
         ComplaintsSection(general_resolve_dayz=2)
     with pytest.raises(ValidationError):
         ComplaintsSection(departments=["engineering", "Engineering"])
+
+
+def test_the_day_memo_gives_what_the_calendar_gives(cal):
+    """The month report and the lists remember "within N working days" by the start's date:
+    every 47 minutes over September to mid-October (National Day and its make-up days
+    among them), with and without pauses, N 0 to 12, it gives the calendar's own answer."""
+    memo = DayMemo(cal)
+    pause = ((cst(2025, 9, 29, 10, 0), cst(2025, 9, 30, 11, 0)),)
+    at = cst(2025, 9, 1, 0, 0)
+    while at < cst(2025, 10, 15, 0, 0):
+        for days in range(13):
+            assert memo.add_working_days(at, days) == cal.add_working_days(at, days), (at, days)
+            assert memo.add_working_days(at, days, pause) == cal.add_working_days(at, days, pause), (at, days)
+        at += timedelta(minutes=47)
+    assert memo._ends, "nothing remembered: the memo proves nothing"
+
+
+def test_on_time_is_every_handling_deadline_neither_missed_nor_late(cal):
+    """on_time reads the dues alone (no working time left counted): over complaints done
+    early, late or not at all, paused, extended, major, joint and invalid, at times before,
+    at and after their dues, it says what the deadlines' states say."""
+    start = cst(2025, 9, 26, 16, 0)  # a Friday afternoon before the make-up Sunday
+    h = lambda n: start + timedelta(hours=n)  # noqa: E731
+    kinds = [Times("general", start), Times("general", start, forwarded_at=h(0.5)),
+             Times("general", start, forwarded_at=h(30), resolved_at=h(40)),
+             Times("major", start, forwarded_at=h(0.2), answered_at=h(100), resolved_at=h(50), told_at=h(60)),
+             Times("major", start, forwarded_at=h(0.2), answered_at=h(1), resolved_at=h(50), told_at=h(300)),
+             Times("minor", start, wanted_by=date(2025, 9, 28), forwarded_at=h(0.5), resolved_at=h(60)),
+             Times("general", start, joint=True, forwarded_at=h(0.5), resolved_at=h(20), told_at=h(21)),
+             Times("general", start, joint=True, office_reported_at=h(2), forwarded_at=h(0.5)),
+             Times("general", start, pauses=((h(0.1), h(80)),), forwarded_at=h(79)),
+             Times("general", start, pauses=((h(0.1), None),)),
+             Times("general", start, extension_days=5, forwarded_at=h(0.5), resolved_at=h(200), told_at=h(201)),
+             Times("general", start, forwarded_at=h(0.5), resolved_at=h(20), told_at=h(21),
+                   followup_due=h(100)),
+             Times("general", start, valid=False)]
+    seen = set()
+    for t in kinds:
+        for hours in (0, 0.5, 1, 20, 60, 120, 400, 2000):
+            now = h(hours)
+            want = not any(d.kind != "followup" and d.state in ("missed", "late")
+                           for d in deadlines(t, cal, L, now).values())
+            assert on_time(t, cal, L, now) is want, (t, now)
+            seen.add(want)
+    assert seen == {True, False}

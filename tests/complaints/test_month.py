@@ -236,3 +236,20 @@ def test_a_filed_month_stays_frozen(month):
     # and October's year so far takes September as filed
     octo = estate.get(f"{BASE}/report/2025-10", headers=boss).json()
     assert octo["year"]["parts"]["handled"] == before["parts"]["handled"] + octo["parts"]["handled"]
+
+
+def test_the_year_so_far_is_its_months_added(month):
+    """The year is counted in one pass over its complaints: it equals each month's own
+    report added up, and each month counted with the others as counted alone."""
+    estate, _, _ = month
+    boss = estate.h("supervisor")
+    fig = estate.get(f"{BASE}/report/2025-10", headers=boss).json()
+    months = [estate.get(f"{BASE}/report/2025-{m:02d}", headers=boss).json() for m in range(1, 11)]
+    assert months[-1]["figures"] == fig["figures"] and months[-1]["parts"] == fig["parts"]
+    assert fig["year"]["parts"] == {k: sum(m["parts"][k] for m in months) for k in fig["parts"]}
+    assert months[8]["parts"]["complaints"] and months[9]["parts"]["complaints"]  # September and October
+    from hub.complaints import report
+    with estate.store.read() as db:
+        together = report.counts_by_month(db, estate.ctx, [f"2025-{m:02d}" for m in range(1, 11)], REPORT_AT)
+        assert together == {m: report.counts(db, estate.ctx, m, REPORT_AT) for m in together}
+    assert {m: c["n"] for m, c in together.items()} == {f"2025-{k + 1:02d}": m["parts"] for k, m in enumerate(months)}
