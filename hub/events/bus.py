@@ -69,7 +69,6 @@ class EventBus:
             except RuntimeError:  # that loop has closed
                 self.forget((loop, ev))
 
-
     async def read_shared(self, share: Hashable, start: int, fresh_from: int, read: Callable[[int], Rows]) -> Rows:
         """``read(start)`` in a worker thread, or the rows of one that another stream of the same
         ``share`` began at generation ``fresh_from`` or later. Shielded: a stream that goes away
@@ -100,7 +99,7 @@ def _message(row: dict, event: str) -> str:
 def sse_response(
     request: Request,
     start: int,
-    read: Callable[[int], list[dict]],
+    read: Callable[[int], Rows],
     event: str,
     keep: Callable[[dict], bool] = lambda row: True,
     share: Hashable | None = None,

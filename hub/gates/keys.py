@@ -104,18 +104,15 @@ class GateKeys:
     # -- reading ---------------------------------------------------------------------------
     def keys(self, gate_id: str) -> list[str]:
         """The gate's keys, oldest (the one it is known to hold) first; [] for an unknown gate."""
-        held = self._in_tx
-        if held is not None and held[0] == self.store.tx_serial:  # the epoch is read in this transaction
-            with self._lock:
-                hit = self._by_gate.get(gate_id) if held[1] == self._epoch else None
-            if hit is not None:
-                return list(hit)
+        epoch = self._epoch_in_tx()  # inside a transaction that read it already: no read needed
+        hit = self._cached(gate_id, epoch) if epoch is not None else None
+        if hit is not None:
+            return hit
         with self.store.read() as db:
             epoch = self._epoch_now(db)
-            with self._lock:
-                hit = self._by_gate.get(gate_id) if epoch == self._epoch else None
+            hit = self._cached(gate_id, epoch)
             if hit is not None:
-                return list(hit)
+                return hit
             rows = db.execute("SELECT keys_sealed FROM gates WHERE gate_id = ?", [gate_id]).fetchall()
         keys = _open(self.sealer, gate_id, rows[0][0]) if rows else []
         with self._lock:
@@ -125,12 +122,24 @@ class GateKeys:
                 self._by_gate[gate_id] = keys
         return list(keys)
 
-    def _epoch_now(self, db: sqlite_utils.Database) -> int:
+    def _cached(self, gate_id: str, epoch: int) -> list[str] | None:
+        with self._lock:
+            hit = self._by_gate.get(gate_id) if epoch == self._epoch else None
+        return list(hit) if hit is not None else None
+
+    def _epoch_in_tx(self) -> int | None:
+        """The epoch read earlier in this thread's transaction, or None (none read, or not in
+        one): no writer can change it until that transaction ends."""
         serial = self.store.tx_serial
         held = self._in_tx
-        if serial is not None and held is not None and held[0] == serial:
-            return held[1]
+        return held[1] if serial is not None and held is not None and held[0] == serial else None
+
+    def _epoch_now(self, db: sqlite_utils.Database) -> int:
+        epoch = self._epoch_in_tx()
+        if epoch is not None:
+            return epoch
         epoch = db.execute("SELECT n FROM gate_keys_epoch").fetchone()[0]
+        serial = self.store.tx_serial
         if serial is not None:  # only the thread in that transaction has this serial
             self._in_tx = (serial, epoch)
         return epoch
